@@ -1,0 +1,34 @@
+# VisitMe migration codelab.
+#   make run [MODULE=mod7-gaetasks]   serve a stage locally (default: the newest)
+#   make test                         lint, unit tests, contract tests: everything
+PYTHON ?= python3
+STAGES := $(sort $(wildcard mod[0-9]-*))
+MODULE ?= $(lastword $(STAGES))
+TESTS_VENV := .venv/tests
+
+.PHONY: run test prereqs lint unit contract
+
+run:
+	@$(PYTHON) scripts/launch.py $(MODULE)
+
+test: prereqs lint unit contract
+
+prereqs:
+	@$(PYTHON) scripts/prereqs.py
+
+$(TESTS_VENV)/installed.txt: tests/requirements.txt
+	@$(PYTHON) scripts/ensure_venv.py $(TESTS_VENV) tests/requirements.txt
+
+lint: $(TESTS_VENV)/installed.txt
+	$(TESTS_VENV)/bin/ruff check .
+	$(TESTS_VENV)/bin/ruff format --check .
+
+unit:
+	@for stage in $(STAGES); do \
+	  $(PYTHON) scripts/ensure_venv.py .venv/$$stage $$stage/requirements-test.txt \
+	  && echo "== unit tests: $$stage" \
+	  && .venv/$$stage/bin/python -m pytest -q $$stage || exit 1; \
+	done
+
+contract: $(TESTS_VENV)/installed.txt
+	$(TESTS_VENV)/bin/python -m pytest tests

@@ -1,0 +1,183 @@
+# Copyright 2026 The VisitMe codelab authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""VisitMe: record each visit, show the newest, trim old ones in the background."""
+
+import datetime
+import decimal
+import logging
+import os
+
+from flask import Flask, render_template, request
+from google.appengine.api import datastore_errors, taskqueue, wrap_wsgi_app
+from google.appengine.ext import ndb
+from google.appengine.runtime import apiproxy_errors
+
+logging.basicConfig(level=logging.INFO)
+app = Flask(__name__)
+app.wsgi_app = wrap_wsgi_app(app.wsgi_app)
+
+SHOWN = 10
+TRIM_SLACK = int(os.environ.get("TRIM_SLACK", "10"))
+QUEUE_NAME = os.environ.get("QUEUE_NAME", "default")
+BATCH_SIZE = 500  # keys per delete: the Datastore's limit for one commit
+MAX_INDEXED_BYTES = 1500  # the Datastore's limit for an indexed string
+EPOCH = datetime.datetime(1970, 1, 1)
+LAST_MICROS = 253402300799999999  # 9999-12-31 23:59:59.999999 UTC
+
+DATASTORE_DOWN = (
+    datastore_errors.Timeout,
+    datastore_errors.InternalError,
+    apiproxy_errors.Error,
+)
+QUEUE_DOWN = (taskqueue.Error, apiproxy_errors.Error)
+
+
+class Visit(ndb.Model):
+    """One page view: who visited, and when (UTC)."""
+
+    visitor = ndb.StringProperty()
+    timestamp = ndb.DateTimeProperty(auto_now_add=True)
+
+
+def fit_indexed(text):
+    """Cut text to the indexed-string limit, on a UTF-8 character boundary."""
+    return text.encode("utf-8")[:MAX_INDEXED_BYTES].decode("utf-8", "ignore")
+
+
+def header_text(value):
+    """Return a header as the UTF-8 text it was sent as (WSGI gives latin-1)."""
+    return value.encode("latin-1").decode("utf-8", "replace")
+
+
+def store_visit(remote_addr, user_agent):
+    """Store a Visit entity for this request."""
+    visitor = f"{remote_addr}: {header_text(user_agent)}"
+    Visit(visitor=fit_indexed(visitor)).put()
+
+
+def fetch_visits(limit):
+    """Return the newest visits, and the cutoff of the trim enqueued, if any."""
+    data = Visit.query().order(-Visit.timestamp).fetch(limit + 1 + TRIM_SLACK)
+    visits = data[:limit]
+    if len(data) <= limit + TRIM_SLACK:
+        return visits, None
+    oldest = visits[-1].timestamp
+    return visits, (oldest if enqueue_trim(oldest) else None)
+
+
+def enqueue_trim(oldest):
+    """Push a task that trims visits older than oldest; say if it was queued."""
+    try:
+        taskqueue.add(
+            url="/trim", params={"oldest": cutoff_text(oldest)}, queue_name=QUEUE_NAME
+        )
+    except QUEUE_DOWN as err:
+        logging.error(
+            "Could not enqueue a trim of visits older than %s: %r", oldest, err
+        )
+        return False
+    logging.info("Enqueued a trim of visits older than %s", oldest)
+    return True
+
+
+def cutoff_text(when):
+    """Write a UTC datetime as exact epoch seconds, e.g. '1795738176.161915'."""
+    micros = (when - EPOCH) // datetime.timedelta(microseconds=1)
+    return f"{micros // 10**6}.{micros % 10**6:06d}"
+
+
+def parse_cutoff(text):
+    """Read exact epoch seconds as a UTC datetime; raise ValueError if bad."""
+    if text is None:
+        raise ValueError('missing cutoff "oldest"')
+    try:
+        seconds = decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        raise ValueError(f"cutoff is not a number: {text[:40]!r}") from None
+    if not seconds.is_finite():
+        raise ValueError(f"cutoff is not finite: {text[:40]!r}")
+    micros = seconds.scaleb(6)
+    if micros != micros.to_integral_value():
+        raise ValueError(f"cutoff is finer than a microsecond: {text[:40]!r}")
+    if not 0 <= micros <= LAST_MICROS:
+        raise ValueError(f"cutoff is out of range: {text[:40]!r}")
+    return EPOCH + datetime.timedelta(microseconds=int(micros))
+
+
+def cutoff_from_task():
+    """Return the cutoff that the push task carries; raise ValueError if bad."""
+    if request.mimetype != "application/x-www-form-urlencoded":
+        raise ValueError(f"expected a form-encoded body, got {request.mimetype!r}")
+    return parse_cutoff(request.form.get("oldest"))
+
+
+def trim_older_than(oldest):
+    """Delete every visit older than oldest, in batches; return how many."""
+    query = Visit.query(Visit.timestamp < oldest)
+    deleted, cursor, more = 0, None, True
+    while more:
+        keys, cursor, more = query.fetch_page(
+            BATCH_SIZE, keys_only=True, start_cursor=cursor
+        )
+        if keys:
+            ndb.delete_multi(keys)
+            deleted += len(keys)
+            logging.info(
+                "Deleted %d visits older than %s: %s",
+                len(keys),
+                oldest,
+                ", ".join(str(key.id()) for key in keys),
+            )
+    return deleted
+
+
+@app.route("/trim", methods=["POST"])
+def trim():
+    """(push task) Delete the visits older than the cutoff the task carries."""
+    if "X-AppEngine-QueueName" not in request.headers:
+        logging.warning("Refused /trim from outside the task queue")
+        return "Forbidden: only the task queue may call /trim.\n", 403
+    try:
+        oldest = cutoff_from_task()
+    except ValueError as err:
+        logging.warning("Refused a malformed trim task: %s", err)
+        return f"Bad request: {err}.\n", 400
+    deleted = trim_older_than(oldest)
+    if not deleted:
+        logging.info("No visits older than %s to delete", oldest)
+    return f"Deleted {deleted} visits.\n"
+
+
+@app.route("/")
+def root():
+    """Record this visit and show the newest ones."""
+    store_visit(request.remote_addr, request.user_agent.string)
+    visits, oldest = fetch_visits(SHOWN)
+    return render_template("index.html", visits=visits, oldest=oldest)
+
+
+def datastore_unavailable(err):
+    """Answer 503 with a short message when the datastore cannot be reached."""
+    logging.error("Datastore unavailable: %r", err)
+    return (
+        "Service unavailable: the datastore cannot be reached. "
+        "Please try again shortly.\n",
+        503,
+        {"Content-Type": "text/plain"},
+    )
+
+
+for error in DATASTORE_DOWN:
+    app.register_error_handler(error, datastore_unavailable)

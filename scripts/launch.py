@@ -1,0 +1,238 @@
+# Copyright 2026 The VisitMe codelab authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Run one VisitMe stage locally on Google's own local servers.
+
+Usage: python3 scripts/launch.py [--env KEY=VALUE ...] STAGE
+       make run MODULE=STAGE
+
+A stage that uses the bundled App Engine APIs (`app_engine_apis: true` in its
+app.yaml) runs under dev_appserver.py, with a strongly consistent datastore.
+The first start installs the stage's requirements into .venv/ (git-ignored);
+later starts reuse them.
+
+Environment: PORT (app, default 8080), ADMIN_PORT (dev_appserver's admin
+console, default 8000), GOOGLE_CLOUD_PROJECT (project id, default
+demo-visitme). --env sets a variable for the app, overriding app.yaml.
+
+Prints the addresses once the app answers. Ctrl-C or SIGTERM stops every
+server it started.
+"""
+
+import argparse
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import prereqs
+
+REPO = Path(__file__).resolve().parent.parent
+VENVS = REPO / ".venv"
+DEFAULT_PROJECT = "demo-visitme"
+START_TIMEOUT_S = 180
+
+
+class LaunchError(Exception):
+    """A problem the user can fix, told in one line."""
+
+
+def stage_kind(folder):
+    """Say which local stack a stage folder needs: 'bundled' or 'cloud'."""
+    app_yaml = folder / "app.yaml"
+    if not folder.is_dir() or not app_yaml.is_file():
+        raise LaunchError(f"{folder.name} is not a stage folder: it has no app.yaml")
+    if not (folder / "main.py").is_file():
+        raise LaunchError(f"{folder.name} is not a stage folder: it has no main.py")
+    if re.search(r"^app_engine_apis:\s*true\b", app_yaml.read_text(), re.MULTILINE):
+        return "bundled"
+    return "cloud"
+
+
+def free_port():
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_from_env(name, default):
+    """Read a port number from the environment, or raise LaunchError."""
+    value = os.environ.get(name, str(default))
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise LaunchError(f"{name} must be a port number (1-65535), not {value!r}")
+    return int(value)
+
+
+def wait_for_app(url, server, timeout):
+    """Wait until the app answers at url; raise LaunchError if it cannot."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise LaunchError(
+                f"the server stopped during start (exit {server.returncode})"
+            )
+        try:
+            urllib.request.urlopen(url, timeout=5)
+            return
+        except urllib.error.HTTPError:
+            return  # Any HTTP answer (GET /trim is 405) means the app is up.
+        except OSError:
+            time.sleep(0.3)
+    raise LaunchError(f"the app did not answer at {url} within {timeout} s")
+
+
+def start(command, **kwargs):
+    """Start a server in a process group of its own, so it can be stopped whole."""
+    print("+", " ".join(str(part) for part in command), flush=True)
+    return subprocess.Popen(command, start_new_session=True, **kwargs)
+
+
+def stop(server, timeout=15):
+    """Stop a server and everything it started: SIGTERM, then SIGKILL."""
+    if server.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    # Children may outlive their parent: clear the whole group either way.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)
+    server.wait()
+
+
+def dev_appserver_command(folder, ports, project, env, storage):
+    """Build the dev_appserver.py command line for a bundled-services stage."""
+    sdk_root = prereqs.find_sdk_root()
+    command = [
+        prereqs.sdk_python(sdk_root) or sys.executable,
+        prereqs.dev_appserver(sdk_root),
+        f"--application={project}",
+        "--host=127.0.0.1",
+        f"--port={ports['app']}",
+        "--admin_host=127.0.0.1",
+        f"--admin_port={ports['admin']}",
+        "--api_host=127.0.0.1",
+        f"--api_port={ports['api']}",
+        f"--runtime_python_path={sys.executable}",
+        f"--python_virtualenv_path={VENVS / ('devappserver-' + folder.name)}",
+        f"--storage_path={storage}",
+        "--support_datastore_emulator=false",
+        "--datastore_consistency_policy=consistent",
+        "--clear_datastore=yes",
+        "--skip_sdk_update_check=yes",
+        "--watcher_ignore_re=.*__pycache__.*",
+    ]
+    command += [f"--env_var={item}" for item in env]
+    return [*command, folder / "app.yaml"]
+
+
+def run_bundled(folder, project, env):
+    """Serve a bundled-services stage under dev_appserver until stopped."""
+    ports = {
+        "app": port_from_env("PORT", 8080),
+        "admin": port_from_env("ADMIN_PORT", 8000),
+        "api": free_port(),
+    }
+    with tempfile.TemporaryDirectory(prefix="visitme-") as storage:
+        # dev_appserver's own Python is the CLI's: the default python3's newer
+        # certifi breaks the requests library that dev_appserver vendors.
+        sdk_env = {
+            **os.environ,
+            "CLOUDSDK_PYTHON": prereqs.sdk_python(prereqs.find_sdk_root())
+            or sys.executable,
+        }
+        server = start(
+            dev_appserver_command(folder, ports, project, env, storage), env=sdk_env
+        )
+        try:
+            wait_for_app(
+                f"http://127.0.0.1:{ports['app']}/trim", server, START_TIMEOUT_S
+            )
+            print(
+                f"\nVisitMe {folder.name} is ready (project {project}):\n"
+                f"  app:       http://127.0.0.1:{ports['app']}\n"
+                f"  admin:     http://127.0.0.1:{ports['admin']}\n"
+                f"  api:       127.0.0.1:{ports['api']}\n"
+                "Press Ctrl-C to stop.",
+                flush=True,
+            )
+            server.wait()
+            raise LaunchError(f"dev_appserver stopped (exit {server.returncode})")
+        finally:
+            stop(server)
+
+
+def parse_args(argv):
+    """Read the command line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Environment: PORT, ADMIN_PORT, GOOGLE_CLOUD_PROJECT.",
+    )
+    parser.add_argument("stage", help="a stage folder, e.g. mod7-gaetasks")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set an environment variable for the app (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    for item in args.env:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", item):
+            parser.error(f"--env takes KEY=VALUE, not {item!r}")
+    return args
+
+
+def interrupt(signum, frame):
+    """Turn SIGTERM into the same clean stop as Ctrl-C."""
+    raise KeyboardInterrupt
+
+
+def main(argv=None):
+    """Check prerequisites, start the stage, and stop it cleanly."""
+    args = parse_args(argv)
+    problems = prereqs.missing()
+    if problems:
+        for line in problems:
+            print(f"error: {line}", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        folder = (Path.cwd() / args.stage).resolve()
+        kind = stage_kind(folder)
+        if kind != "bundled":
+            raise LaunchError(f"{folder.name}: only bundled-services stages run yet")
+        project = os.environ.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT
+        run_bundled(folder, project, args.env)
+    except LaunchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopped every server this launch started.", flush=True)
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

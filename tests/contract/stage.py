@@ -1,0 +1,208 @@
+# Copyright 2026 The VisitMe codelab authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""A stage running under scripts/launch.py, seen from outside as a visitor,
+the task queue, and an operator who can look into its datastore."""
+
+import datetime
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT = "demo-contract"
+EPOCH = datetime.datetime(1970, 1, 1)
+QUEUE_HEADERS = {"X-AppEngine-QueueName": "default"}
+TIME = re.compile(r"<time>([0-9: .-]+)</time>")
+CUTOFF = re.compile(r'<time class="cutoff">([0-9: .-]+)</time>')
+
+
+def free_port():
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cutoff_text(when):
+    """Write a naive UTC datetime as exact epoch seconds."""
+    micros = (when - EPOCH) // datetime.timedelta(microseconds=1)
+    return f"{micros // 10**6}.{micros % 10**6:06d}"
+
+
+def page_times(html):
+    """Return the visit timestamps a page lists, in page order."""
+    return [datetime.datetime.fromisoformat(t) for t in TIME.findall(html)]
+
+
+def page_cutoff(html):
+    """Return the cutoff a page shows, or None."""
+    found = CUTOFF.search(html)
+    return datetime.datetime.fromisoformat(found.group(1)) if found else None
+
+
+class BundledStorage:
+    """The datastore of dev_appserver, reached through its API server."""
+
+    def __init__(self, api_port):
+        self.env = {
+            "API_HOST": "127.0.0.1",
+            "API_PORT": str(api_port),
+            "APPLICATION_ID": f"dev~{PROJECT}",
+            "GOOGLE_CLOUD_PROJECT": PROJECT,
+            "HTTP_X_APPENGINE_API_TICKET": "contract-tests",
+        }
+        from google.appengine.ext import ndb
+        from google.appengine.runtime import default_api_stub
+
+        default_api_stub.Register(default_api_stub.DefaultApiStub())
+        default_api_stub.DefaultApiStub.SetUseRequestSecurityTicketForThread(True)
+
+        class Visit(ndb.Model):
+            visitor = ndb.StringProperty()
+            timestamp = ndb.DateTimeProperty()
+
+        self.ndb, self.Visit = ndb, Visit
+
+    def _call(self, function, *args):
+        os.environ.update(self.env)
+        self.ndb.get_context().clear_cache()
+        return function(*args)
+
+    def put(self, times, visitor="seed"):
+        """Store visits at the given naive UTC times; return their ids."""
+        visits = [self.Visit(visitor=visitor, timestamp=t) for t in times]
+        keys = []
+        for start in range(0, len(visits), 500):
+            keys += self._call(self.ndb.put_multi, visits[start : start + 500])
+        return [key.id() for key in keys]
+
+    def visits(self):
+        """Return (timestamp, visitor) of every stored visit, oldest first."""
+
+        def fetch():
+            query = self.Visit.query().order(self.Visit.timestamp)
+            return [(v.timestamp, v.visitor) for v in query.iter(batch_size=1000)]
+
+        return self._call(fetch)
+
+    def count(self):
+        """Count the stored visits."""
+        return self._call(lambda: self.Visit.query().count(limit=None))
+
+    def clear(self):
+        """Delete every stored visit."""
+
+        def delete_all():
+            keys = self.Visit.query().fetch(keys_only=True)
+            for start in range(0, len(keys), 500):
+                self.ndb.delete_multi(keys[start : start + 500])
+
+        self._call(delete_all)
+
+
+class Stage:
+    """One stage folder served by scripts/launch.py on free ports."""
+
+    def __init__(self, name, log_path, env=()):
+        self.name, self.log_path, self.env = name, Path(log_path), list(env)
+        self.url = self.storage = self.process = None
+        self.session = requests.Session()
+
+    @property
+    def kind(self):
+        """'bundled' or 'cloud', as the launcher decides it."""
+        app_yaml = (REPO / self.name / "app.yaml").read_text()
+        bundled = re.search(r"^app_engine_apis:\s*true", app_yaml, re.MULTILINE)
+        return "bundled" if bundled else "cloud"
+
+    def start(self, timeout=240):
+        """Launch the stage and wait until it is ready."""
+        command = [sys.executable, str(REPO / "scripts" / "launch.py")]
+        command += [f"--env={item}" for item in self.env] + [self.name]
+        env = {
+            **os.environ,
+            "PORT": str(free_port()),
+            "ADMIN_PORT": str(free_port()),
+            "GOOGLE_CLOUD_PROJECT": PROJECT,
+        }
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while "is ready" not in self.read_log():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                tail = "\n".join(self.read_log().splitlines()[-30:])
+                raise RuntimeError(f"{self.name} did not start:\n{tail}")
+            time.sleep(0.2)
+        banner = self.read_log()
+        self.url = re.search(r"app:\s+(http://\S+)", banner).group(1)
+        api_port = int(re.search(r"api:\s+127\.0\.0\.1:(\d+)", banner).group(1))
+        self.storage = BundledStorage(api_port)
+        return self
+
+    def stop(self):
+        """Stop the launcher, which stops every server it started."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+    def read_log(self):
+        """Return everything the launcher and its servers printed so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def visit(self, user_agent="contract-tests"):
+        """GET / as a visitor with this user agent (str or raw bytes)."""
+        return self.session.get(f"{self.url}/", headers={"User-Agent": user_agent})
+
+    def task_body(self, fields):
+        """Return request arguments carrying fields as this stage's queue sends them:
+        a form for taskqueue, a JSON object for Cloud Tasks."""
+        return {"data": fields} if self.kind == "bundled" else {"json": fields}
+
+    def post_trim(self, headers=QUEUE_HEADERS, **body):
+        """POST /trim with the given headers and body."""
+        return self.session.post(f"{self.url}/trim", headers=headers, **body)
+
+    def trim(self, cutoff):
+        """Deliver a well-formed trim task for a naive UTC cutoff, as the queue does."""
+        return self.post_trim(**self.task_body({"oldest": cutoff_text(cutoff)}))
+
+    def wait_for(self, condition, timeout=20):
+        """Wait until condition() is true; return whether it became true."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+        return True

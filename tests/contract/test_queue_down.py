@@ -1,0 +1,47 @@
+# Copyright 2026 The VisitMe codelab authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""SPEC item 5: a queue that refuses the trim task does not break the page."""
+
+import datetime
+
+import pytest
+from conftest import STAGES
+from stage import Stage, page_cutoff
+
+
+@pytest.fixture(scope="module", params=STAGES)
+def refusing(request, tmp_path_factory):
+    """A stage whose queue name points at a queue that does not exist.
+
+    The real local queue then refuses every task, as a missing or
+    misconfigured queue does in production: no mock needed.
+    """
+    log = tmp_path_factory.mktemp("logs") / f"{request.param}-refusing.log"
+    running = Stage(request.param, log, env=["QUEUE_NAME=no-such-queue"]).start()
+    yield running
+    running.stop()
+
+
+def test_page_answers_200_and_logs_when_the_queue_refuses(refusing):
+    old = datetime.datetime(2026, 1, 1)
+    refusing.storage.put([old + datetime.timedelta(seconds=i) for i in range(30)])
+
+    response = refusing.visit("while-queue-refuses")
+
+    assert response.status_code == 200
+    assert "while-queue-refuses" in response.text
+    assert page_cutoff(response.text) is None  # nothing was enqueued
+    assert "Could not enqueue a trim" in refusing.read_log()
+    assert refusing.storage.count() == 31  # nothing lost, nothing trimmed

@@ -1,0 +1,142 @@
+# Copyright 2026 The VisitMe codelab authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""SPEC items 1-4 and 11: the visit page, over HTTP, on every stage."""
+
+import datetime
+
+import pytest
+from stage import page_cutoff, page_times
+
+OLD = datetime.datetime(2026, 1, 1, 12, 0, 0, 123456)
+
+
+def seed(site, count, start=OLD):
+    """Store count old visits one millisecond apart, oldest first."""
+    step = datetime.timedelta(milliseconds=1)
+    return site.storage.put([start + i * step for i in range(count)])
+
+
+def test_visit_is_stored_with_visitor_and_utc_microseconds(site):
+    before = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    response = site.visit("spec-1")
+    after = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+    assert response.status_code == 200
+    [(timestamp, visitor)] = site.storage.visits()
+    assert visitor == "127.0.0.1: spec-1"
+    assert before - datetime.timedelta(seconds=1) <= timestamp <= after
+    assert page_times(response.text) == [timestamp]  # shown to the microsecond
+
+
+def test_page_lists_ten_newest_first_including_this_visit(site):
+    seed(site, 15)
+
+    response = site.visit("the-newest")
+
+    times = page_times(response.text)
+    stored = sorted((t for t, _ in site.storage.visits()), reverse=True)
+    assert len(times) == 10
+    assert times == stored[:10]
+    assert response.text.index("the-newest") < response.text.index("seed")
+
+
+def test_every_page_shows_its_own_visit(site):
+    for number in range(12):
+        assert f"reader-{number}<" in site.visit(f"reader-{number}").text
+
+
+@pytest.mark.parametrize("stored, shows_cutoff", [(19, False), (20, True)])
+def test_cutoff_is_shown_only_when_a_trim_is_enqueued(site, stored, shows_cutoff):
+    seed(site, stored)
+
+    html = site.visit().text
+
+    assert (page_cutoff(html) is not None) == shows_cutoff
+    if shows_cutoff:
+        assert page_cutoff(html) == page_times(html)[-1]
+
+
+def test_html_in_user_agent_is_escaped(site):
+    html = site.visit("<script>alert('x')</script><b>bold</b>").text
+
+    assert "<script>alert" not in html and "<b>bold" not in html
+    assert "&lt;script&gt;alert(" in html
+
+
+def test_non_ascii_user_agent_is_kept(site):
+    agent = "Mozilla/5.0 (Zürich; 日本語; Ωmega)"
+
+    response = site.visit(agent.encode("utf-8"))
+
+    assert response.status_code == 200
+    assert f"127.0.0.1: {agent}" in response.text
+    assert site.storage.visits()[0][1] == f"127.0.0.1: {agent}"
+
+
+@pytest.mark.parametrize("agent", ["a" * 3000, "é" * 1500, "x" + "日本" * 600])
+def test_long_user_agent_is_shortened_on_a_character_boundary(site, agent):
+    response = site.visit(agent.encode("utf-8"))
+
+    assert response.status_code == 200
+    [(_, visitor)] = site.storage.visits()
+    assert len(visitor.encode("utf-8")) <= 1500
+    assert len(visitor.encode("utf-8")) > 1500 - 4
+    assert f"127.0.0.1: {agent}".startswith(visitor)
+
+
+def test_invalid_utf8_in_user_agent_is_not_an_error(site):
+    response = site.visit(b"bad \xff\xfe bytes")
+
+    assert response.status_code == 200
+    assert "bad" in site.storage.visits()[0][1]
+
+
+def test_steady_traffic_enqueues_one_trim_per_slack_plus_one_visits(site):
+    start = len(site.read_log().splitlines())
+
+    for number in range(66):
+        site.visit(f"steady-{number}")
+        # Let each enqueued trim run before the next visit, as in light traffic.
+        site.wait_for(lambda: site.storage.count() <= 20, timeout=10)
+
+    enqueued = sum(
+        "Enqueued a trim" in line for line in site.read_log().splitlines()[start:]
+    )
+    assert 5 <= enqueued <= 6  # 66 visits / (TRIM_SLACK 10 + 1), after the first 10
+    assert site.storage.count() <= 20
+
+
+def test_storage_settles_at_most_ten_plus_slack_after_traffic_stops(site):
+    for number in range(120):
+        site.visit(f"burst-{number}")
+
+    settled = site.wait_for(lambda: site.storage.count() <= 20, timeout=30)
+
+    assert settled, f"{site.storage.count()} visits still stored"
+    assert len(page_times(site.visit().text)) == 10
+
+
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("GET", "/no-such-page", 404),
+        ("GET", "/trim", 405),
+        ("DELETE", "/", 405),
+    ],
+)
+def test_unknown_paths_and_methods_are_not_errors(site, method, path, status):
+    response = site.session.request(method, f"{site.url}{path}")
+
+    assert response.status_code == status
