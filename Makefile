@@ -23,9 +23,13 @@ lint: $(TESTS_VENV)/installed.txt
 	$(TESTS_VENV)/bin/ruff check .
 	$(TESTS_VENV)/bin/ruff format --check .
 
+# Each stage's unit tests run in the same environment `make run` serves it from.
 unit:
+	@$(PYTHON) scripts/ensure_venv.py .venv/tasks-emulator \
+	  scripts/tasks-emulator-requirements.txt
 	@for stage in $(STAGES); do \
 	  $(PYTHON) scripts/ensure_venv.py .venv/$$stage $$stage/requirements-test.txt \
+	    scripts/server-requirements.txt \
 	  && echo "== unit tests: $$stage" \
 	  && .venv/$$stage/bin/python -m pytest -q $$stage || exit 1; \
 	done

@@ -36,11 +36,7 @@ MAX_INDEXED_BYTES = 1500  # the Datastore's limit for an indexed string
 EPOCH = datetime.datetime(1970, 1, 1)
 LAST_MICROS = 253402300799999999  # 9999-12-31 23:59:59.999999 UTC
 
-DATASTORE_DOWN = (
-    datastore_errors.Timeout,
-    datastore_errors.InternalError,
-    apiproxy_errors.Error,
-)
+DATASTORE_DOWN = (datastore_errors.Timeout, apiproxy_errors.Error)
 QUEUE_DOWN = (taskqueue.Error, apiproxy_errors.Error)
 
 
@@ -79,10 +75,9 @@ def fetch_visits(limit):
 
 def enqueue_trim(oldest):
     """Push a task that trims visits older than oldest; say if it was queued."""
+    params = {"oldest": cutoff_text(oldest)}
     try:
-        taskqueue.add(
-            url="/trim", params={"oldest": cutoff_text(oldest)}, queue_name=QUEUE_NAME
-        )
+        taskqueue.add(url="/trim", params=params, queue_name=QUEUE_NAME)
     except QUEUE_DOWN as err:
         logging.error(
             "Could not enqueue a trim of visits older than %s: %r", oldest, err
@@ -100,8 +95,8 @@ def cutoff_text(when):
 
 def parse_cutoff(text):
     """Read exact epoch seconds as a UTC datetime; raise ValueError if bad."""
-    if text is None:
-        raise ValueError('missing cutoff "oldest"')
+    if not isinstance(text, str):
+        raise ValueError('cutoff "oldest" is missing or not a string')
     try:
         seconds = decimal.Decimal(text)
     except decimal.InvalidOperation:
@@ -119,7 +114,7 @@ def parse_cutoff(text):
 def cutoff_from_task():
     """Return the cutoff that the push task carries; raise ValueError if bad."""
     if request.mimetype != "application/x-www-form-urlencoded":
-        raise ValueError(f"expected a form-encoded body, got {request.mimetype!r}")
+        raise ValueError(f"unexpected content type {request.mimetype!r}")
     return parse_cutoff(request.form.get("oldest"))
 
 

@@ -19,11 +19,14 @@ Usage: python3 scripts/launch.py [--env KEY=VALUE ...] STAGE
 
 A stage that uses the bundled App Engine APIs (`app_engine_apis: true` in its
 app.yaml) runs under dev_appserver.py, with a strongly consistent datastore.
-The first start installs the stage's requirements into .venv/ (git-ignored);
-later starts reuse them.
+Any other stage (Cloud NDB and Cloud Tasks) runs on the Datastore emulator in
+Firestore-in-Datastore mode, a Cloud Tasks emulator with the app's queue, and
+gunicorn, as App Engine runs it. The first start installs what it needs into
+.venv/ (git-ignored); later starts reuse it.
 
 Environment: PORT (app, default 8080), ADMIN_PORT (dev_appserver's admin
-console, default 8000), GOOGLE_CLOUD_PROJECT (project id, default
+console, default 8000), DATASTORE_EMULATOR_PORT (default 8081),
+TASKS_EMULATOR_PORT (default 8123), GOOGLE_CLOUD_PROJECT (project id, default
 demo-visitme). --env sets a variable for the app, overriding app.yaml.
 
 Prints the addresses once the app answers. Ctrl-C or SIGTERM stops every
@@ -50,6 +53,7 @@ REPO = Path(__file__).resolve().parent.parent
 VENVS = REPO / ".venv"
 DEFAULT_PROJECT = "demo-visitme"
 START_TIMEOUT_S = 180
+MAX_ATTEMPTS = 5  # the queue's bound on deliveries, as in the READMEs' deploy steps
 
 
 class LaunchError(Exception):
@@ -83,22 +87,20 @@ def port_from_env(name, default):
     return int(value)
 
 
-def wait_for_app(url, server, timeout):
-    """Wait until the app answers at url; raise LaunchError if it cannot."""
+def wait_for_http(url, server, timeout):
+    """Wait until a server answers HTTP at url; raise LaunchError if it cannot."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise LaunchError(
-                f"the server stopped during start (exit {server.returncode})"
-            )
+            raise LaunchError(f"{url} stopped during start (exit {server.returncode})")
         try:
             urllib.request.urlopen(url, timeout=5)
             return
         except urllib.error.HTTPError:
-            return  # Any HTTP answer (GET /trim is 405) means the app is up.
+            return  # Any HTTP answer (GET /trim is 405) means it is up.
         except OSError:
-            time.sleep(0.3)
-    raise LaunchError(f"the app did not answer at {url} within {timeout} s")
+            time.sleep(0.2)
+    raise LaunchError(f"nothing answered at {url} within {timeout} s")
 
 
 def start(command, **kwargs):
@@ -167,7 +169,7 @@ def run_bundled(folder, project, env):
             dev_appserver_command(folder, ports, project, env, storage), env=sdk_env
         )
         try:
-            wait_for_app(
+            wait_for_http(
                 f"http://127.0.0.1:{ports['app']}/trim", server, START_TIMEOUT_S
             )
             print(
@@ -182,6 +184,151 @@ def run_bundled(folder, project, env):
             raise LaunchError(f"dev_appserver stopped (exit {server.returncode})")
         finally:
             stop(server)
+
+
+def app_yaml_env(folder):
+    """Read the env_variables of a stage's app.yaml (flat KEY: value lines)."""
+    env, inside = {}, False
+    for line in (folder / "app.yaml").read_text().splitlines():
+        if re.match(r"\S", line):
+            inside = line.startswith("env_variables:")
+        elif inside and (found := re.match(r"\s+(\w+):\s*(.*?)\s*$", line)):
+            env[found.group(1)] = found.group(2).strip("\"'")
+    return env
+
+
+def python_env(name, requirements):
+    """Create or update .venv/NAME from requirement files; return its bin folder."""
+    folder = VENVS / name
+    done = subprocess.run(
+        [sys.executable, REPO / "scripts" / "ensure_venv.py", folder, *requirements]
+    )
+    if done.returncode:
+        raise LaunchError(f"could not install {', '.join(map(str, requirements))}")
+    return folder / "bin"
+
+
+def stop_datastore_emulator(server, port):
+    """Ask the Datastore emulator to shut down, then stop its process group.
+
+    gcloud starts the emulator's Java process in a process group of its own, so
+    stopping gcloud's group alone would leave Java listening.
+    """
+    with contextlib.suppress(OSError):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/shutdown", b"")
+        urllib.request.urlopen(request, timeout=5)
+    stop(server)
+
+
+def run_cloud(folder, project, env):
+    """Serve a Cloud NDB + Cloud Tasks stage on the local emulators until stopped."""
+    ports = {
+        "app": port_from_env("PORT", 8080),
+        "datastore": port_from_env("DATASTORE_EMULATOR_PORT", 8081),
+        "tasks": port_from_env("TASKS_EMULATOR_PORT", 8123),
+    }
+    deployed = app_yaml_env(folder)
+    app_env = {**deployed, **dict(item.split("=", 1) for item in env)}
+    # The queue that app.yaml names, as an operator creates it before deploying.
+    queue = (
+        f"projects/{project}/locations/{deployed.get('QUEUE_LOCATION', 'us-central1')}"
+        f"/queues/{deployed.get('QUEUE_NAME', 'default')}"
+    )
+    app_bin = python_env(
+        folder.name,
+        [folder / "requirements-test.txt", REPO / "scripts/server-requirements.txt"],
+    )
+    tasks_bin = python_env(
+        "tasks-emulator", [REPO / "scripts/tasks-emulator-requirements.txt"]
+    )
+    quiet = {**os.environ, "PYTHONWARNINGS": "ignore::FutureWarning"}
+    with contextlib.ExitStack() as servers:
+        datastore = start(
+            [
+                "gcloud",
+                "beta",
+                "emulators",
+                "datastore",
+                "start",
+                "--no-store-on-disk",
+                "--use-firestore-in-datastore-mode",
+                f"--host-port=127.0.0.1:{ports['datastore']}",
+                f"--project={project}",
+            ]
+        )
+        servers.callback(stop_datastore_emulator, datastore, ports["datastore"])
+        tasks_script = REPO / "scripts" / "tasks_emulator.py"
+        tasks = start(
+            [
+                tasks_bin / "python",
+                tasks_script,
+                "serve",
+                f"--port={ports['tasks']}",
+                f"--target-port={ports['app']}",
+                f"--max-attempts={MAX_ATTEMPTS}",
+            ],
+            env=quiet,
+        )
+        servers.callback(stop, tasks)
+        wait_for_http(f"http://127.0.0.1:{ports['datastore']}/", datastore, 60)
+        made = subprocess.run(
+            [
+                tasks_bin / "python",
+                tasks_script,
+                "create-queue",
+                f"--port={ports['tasks']}",
+                f"--queue={queue}",
+                f"--max-attempts={MAX_ATTEMPTS}",
+            ],
+            env=quiet,
+        )
+        if made.returncode:
+            raise LaunchError(f"could not create the queue {queue}")
+        app = start(
+            [
+                app_bin / "gunicorn",
+                f"--bind=127.0.0.1:{ports['app']}",
+                "--access-logfile=-",
+                "main:app",
+            ],
+            cwd=folder,
+            env={
+                **quiet,
+                **app_env,
+                "GOOGLE_CLOUD_PROJECT": project,
+                "DATASTORE_EMULATOR_HOST": f"127.0.0.1:{ports['datastore']}",
+                "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{ports['tasks']}",
+            },
+        )
+        servers.callback(stop, app)
+        wait_for_http(f"http://127.0.0.1:{ports['app']}/trim", app, 60)
+        print(
+            f"\nVisitMe {folder.name} is ready (project {project}):\n"
+            f"  app:       http://127.0.0.1:{ports['app']}\n"
+            f"  datastore: 127.0.0.1:{ports['datastore']} (Datastore emulator)\n"
+            f"  tasks:     127.0.0.1:{ports['tasks']} (Cloud Tasks emulator, "
+            f"queue {queue})\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        watch_emulators(app, {"Datastore": datastore, "Cloud Tasks": tasks})
+        raise LaunchError(f"the app stopped (exit {app.returncode})")
+
+
+def watch_emulators(app, emulators):
+    """Wait while the app runs; say once if an emulator stops meanwhile.
+
+    The app keeps serving, so that what it does without a service can be seen.
+    """
+    while app.poll() is None:
+        for name, server in list(emulators.items()):
+            if server.poll() is not None:
+                print(
+                    f"warning: the {name} emulator stopped; the app runs on.",
+                    flush=True,
+                )
+                del emulators[name]
+        time.sleep(0.5)
 
 
 def parse_args(argv):
@@ -221,11 +368,8 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, interrupt)
     try:
         folder = (Path.cwd() / args.stage).resolve()
-        kind = stage_kind(folder)
-        if kind != "bundled":
-            raise LaunchError(f"{folder.name}: only bundled-services stages run yet")
-        project = os.environ.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT
-        run_bundled(folder, project, args.env)
+        run = run_bundled if stage_kind(folder) == "bundled" else run_cloud
+        run(folder, os.environ.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT, args.env)
     except LaunchError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -17,7 +17,8 @@
 Usage: python3 scripts/prereqs.py
 
 Prints nothing and exits 0 when Python 3.11+, the Google Cloud CLI with its
-app-engine-python component, and Java are all there. Otherwise prints one line
+app-engine-python and cloud-datastore-emulator components, and Java are all
+there. Otherwise prints one line
 per missing tool, naming it and how to install it, and exits 1.
 """
 
@@ -60,6 +61,13 @@ def dev_appserver(sdk_root):
     return script if script.exists() else None
 
 
+def has_component(sdk_root, component):
+    """Say whether a Google Cloud CLI component is installed."""
+    if component == "app-engine-python":
+        return dev_appserver(sdk_root) is not None
+    return (sdk_root / "platform" / component).is_dir()
+
+
 def missing():
     """Return one line for each prerequisite that is not installed."""
     problems = []
@@ -74,12 +82,14 @@ def missing():
         problems.append(
             f"missing: the Google Cloud CLI (gcloud); install it from {INSTALL_CLI}"
         )
-    elif dev_appserver(sdk_root) is None:
-        problems.append(
-            "missing: the Google Cloud CLI component app-engine-python; run "
-            "'gcloud components install app-engine-python' (or apt-get install "
-            "google-cloud-cli-app-engine-python)"
-        )
+    else:
+        for component in ("app-engine-python", "cloud-datastore-emulator"):
+            if not has_component(sdk_root, component):
+                problems.append(
+                    f"missing: the Google Cloud CLI component {component}; run "
+                    f"'gcloud components install {component}' (or apt-get install "
+                    f"google-cloud-cli-{component})"
+                )
     if shutil.which("java") is None:
         problems.append(
             "missing: Java 11 or newer (the Datastore emulator runs on it); "

@@ -18,7 +18,7 @@ import pytest
 from stage import Stage
 
 # A new stage joins every contract test by adding its folder name here.
-STAGES = ["mod7-gaetasks"]
+STAGES = ["mod7-gaetasks", "mod8-cloudtasks"]
 
 
 @pytest.fixture(scope="module", params=STAGES)

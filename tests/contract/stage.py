@@ -119,6 +119,57 @@ class BundledStorage:
         self._call(delete_all)
 
 
+class CloudStorage:
+    """The Datastore emulator, reached with Cloud NDB as the app reaches it."""
+
+    def __init__(self, address):
+        from google.cloud import ndb
+
+        os.environ["DATASTORE_EMULATOR_HOST"] = address
+        self.client = ndb.Client(project=PROJECT)
+
+        class Visit(ndb.Model):
+            visitor = ndb.StringProperty()
+            timestamp = ndb.DateTimeProperty()
+
+        self.ndb, self.Visit = ndb, Visit
+
+    def _call(self, function, *args):
+        with self.client.context(cache_policy=False):
+            return function(*args)
+
+    def put(self, times, visitor="seed"):
+        """Store visits at the given naive UTC times; return their ids."""
+        visits = [self.Visit(visitor=visitor, timestamp=t) for t in times]
+        keys = []
+        for start in range(0, len(visits), 500):
+            keys += self._call(self.ndb.put_multi, visits[start : start + 500])
+        return [key.id() for key in keys]
+
+    def visits(self):
+        """Return (timestamp, visitor) of every stored visit, oldest first."""
+
+        def fetch():
+            query = self.Visit.query().order(self.Visit.timestamp)
+            return [(v.timestamp, v.visitor) for v in query.fetch()]
+
+        return self._call(fetch)
+
+    def count(self):
+        """Count the stored visits."""
+        return self._call(lambda: self.Visit.query().count(limit=None))
+
+    def clear(self):
+        """Delete every stored visit."""
+
+        def delete_all():
+            keys = self.Visit.query().fetch(keys_only=True)
+            for start in range(0, len(keys), 500):
+                self.ndb.delete_multi(keys[start : start + 500])
+
+        self._call(delete_all)
+
+
 class Stage:
     """One stage folder served by scripts/launch.py on free ports."""
 
@@ -142,6 +193,8 @@ class Stage:
             **os.environ,
             "PORT": str(free_port()),
             "ADMIN_PORT": str(free_port()),
+            "DATASTORE_EMULATOR_PORT": str(free_port()),
+            "TASKS_EMULATOR_PORT": str(free_port()),
             "GOOGLE_CLOUD_PROJECT": PROJECT,
         }
         self.log = self.log_path.open("w")
@@ -162,8 +215,13 @@ class Stage:
             time.sleep(0.2)
         banner = self.read_log()
         self.url = re.search(r"app:\s+(http://\S+)", banner).group(1)
-        api_port = int(re.search(r"api:\s+127\.0\.0\.1:(\d+)", banner).group(1))
-        self.storage = BundledStorage(api_port)
+        if self.kind == "bundled":
+            api = re.search(r"api:\s+127\.0\.0\.1:(\d+)", banner).group(1)
+            self.storage = BundledStorage(int(api))
+        else:
+            address = re.search(r"datastore:\s+(\S+)", banner).group(1)
+            self.tasks_port = int(re.search(r"tasks:\s+\S+:(\d+)", banner).group(1))
+            self.storage = CloudStorage(address)
         return self
 
     def stop(self):
