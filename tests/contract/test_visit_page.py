@@ -119,7 +119,7 @@ def test_steady_traffic_enqueues_one_trim_per_slack_plus_one_visits(site):
 
 
 def test_storage_settles_at_most_ten_plus_slack_after_traffic_stops(site):
-    for number in range(120):
+    for number in range(200):
         site.visit(f"burst-{number}")
 
     settled = site.wait_for(lambda: site.storage.count() <= 20, timeout=30)

@@ -1,0 +1,116 @@
+# Copyright 2026 The VisitMe codelab authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""SPEC items 5 and 6 with real outages, on the Cloud stages: their emulators
+run as processes of their own, so a test can stop one and start it again.
+
+(mod7's datastore and queue live inside dev_appserver, which cannot lose one
+without the other; its unit tests and test_queue_down.py cover it.)
+"""
+
+import datetime
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from conftest import STAGES
+from stage import PROJECT, REPO, Stage, page_cutoff
+
+CLOUD_STAGES = [name for name in STAGES if Stage(name, "/dev/null").kind == "cloud"]
+TASKS_PYTHON = REPO / ".venv" / "tasks-emulator" / "bin" / "python"
+TASKS_SCRIPT = REPO / "scripts" / "tasks_emulator.py"
+OLD = datetime.datetime(2026, 1, 1)
+
+
+@pytest.fixture(scope="module", params=CLOUD_STAGES)
+def stage(request, tmp_path_factory):
+    """A Cloud stage of its own, since these tests stop its servers."""
+    log = tmp_path_factory.mktemp("logs") / f"{request.param}-faults.log"
+    running = Stage(request.param, log).start()
+    yield running
+    running.stop()
+
+
+def listening(port):
+    """Say whether something accepts connections on 127.0.0.1:port."""
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_page_stays_up_while_the_queue_is_down_and_trims_resume(stage):
+    stage.storage.clear()
+    stage.storage.put([OLD + datetime.timedelta(seconds=i) for i in range(25)])
+    subprocess.run(
+        ["pkill", "-f", f"tasks_emulator.py serve --port={stage.tasks_port}"]
+    )
+    assert stage.wait_for(lambda: not listening(stage.tasks_port))
+
+    down = stage.visit("while-queue-down")
+
+    assert down.status_code == 200
+    assert page_cutoff(down.text) is None
+    assert "Could not enqueue a trim" in stage.read_log()
+    assert stage.storage.count() == 26
+
+    app_port = stage.url.rsplit(":", 1)[1]
+    restarted = subprocess.Popen(
+        [
+            TASKS_PYTHON,
+            TASKS_SCRIPT,
+            "serve",
+            f"--port={stage.tasks_port}",
+            f"--target-port={app_port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        queue = f"projects/{PROJECT}/locations/us-central1/queues/default"
+        subprocess.run(
+            [
+                TASKS_PYTHON,
+                TASKS_SCRIPT,
+                "create-queue",
+                f"--port={stage.tasks_port}",
+                f"--queue={queue}",
+            ],
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )
+        # The app's gRPC channel reconnects by itself, after a short backoff.
+        assert stage.wait_for(
+            lambda: page_cutoff(stage.visit("after-queue-back").text) is not None,
+            timeout=60,
+        )
+        assert stage.wait_for(lambda: stage.storage.count() <= 20, timeout=30)
+    finally:
+        restarted.terminate()
+        restarted.wait(10)
+
+
+def test_stopped_datastore_gives_503_with_a_short_message(stage):
+    address = stage.read_log().split("datastore: ", 1)[1].split()[0]
+    urllib.request.urlopen(f"http://{address}/shutdown", b"", timeout=10)
+    assert stage.wait_for(lambda: not listening(int(address.rsplit(":", 1)[1])))
+
+    started = time.monotonic()
+    response = stage.visit("while-datastore-down")
+
+    assert response.status_code == 503
+    assert response.headers["Content-Type"].startswith("text/plain")
+    assert response.text.count("\n") == 1 and len(response.text) < 120
+    assert "Traceback" not in response.text
+    assert time.monotonic() - started < 30
