@@ -59,84 +59,14 @@ def page_cutoff(html):
     return datetime.datetime.fromisoformat(found.group(1)) if found else None
 
 
-class BundledStorage:
-    """The datastore of dev_appserver, reached through its API server."""
+class Storage:
+    """A stage's datastore, read and written with the same ndb API the app uses.
 
-    def __init__(self, api_port):
-        self.env = {
-            "API_HOST": "127.0.0.1",
-            "API_PORT": str(api_port),
-            "APPLICATION_ID": f"dev~{PROJECT}",
-            "GOOGLE_CLOUD_PROJECT": PROJECT,
-            "HTTP_X_APPENGINE_API_TICKET": "contract-tests",
-        }
-        from google.appengine.ext import ndb
-        from google.appengine.runtime import default_api_stub
-
-        default_api_stub.Register(default_api_stub.DefaultApiStub())
-        default_api_stub.DefaultApiStub.SetUseRequestSecurityTicketForThread(True)
-
-        class Visit(ndb.Model):
-            visitor = ndb.StringProperty()
-            timestamp = ndb.DateTimeProperty()
-
-        self.ndb, self.Visit = ndb, Visit
+    Subclasses set self.ndb and self.Visit and say how to enter a call.
+    """
 
     def _call(self, function, *args):
-        os.environ.update(self.env)
-        self.ndb.get_context().clear_cache()
-        return function(*args)
-
-    def put(self, times, visitor="seed"):
-        """Store visits at the given naive UTC times; return their ids."""
-        visits = [self.Visit(visitor=visitor, timestamp=t) for t in times]
-        keys = []
-        for start in range(0, len(visits), 500):
-            keys += self._call(self.ndb.put_multi, visits[start : start + 500])
-        return [key.id() for key in keys]
-
-    def visits(self):
-        """Return (timestamp, visitor) of every stored visit, oldest first."""
-
-        def fetch():
-            query = self.Visit.query().order(self.Visit.timestamp)
-            return [(v.timestamp, v.visitor) for v in query.iter(batch_size=1000)]
-
-        return self._call(fetch)
-
-    def count(self):
-        """Count the stored visits."""
-        return self._call(lambda: self.Visit.query().count(limit=None))
-
-    def clear(self):
-        """Delete every stored visit."""
-
-        def delete_all():
-            keys = self.Visit.query().fetch(keys_only=True)
-            for start in range(0, len(keys), 500):
-                self.ndb.delete_multi(keys[start : start + 500])
-
-        self._call(delete_all)
-
-
-class CloudStorage:
-    """The Datastore emulator, reached with Cloud NDB as the app reaches it."""
-
-    def __init__(self, address):
-        from google.cloud import ndb
-
-        os.environ["DATASTORE_EMULATOR_HOST"] = address
-        self.client = ndb.Client(project=PROJECT)
-
-        class Visit(ndb.Model):
-            visitor = ndb.StringProperty()
-            timestamp = ndb.DateTimeProperty()
-
-        self.ndb, self.Visit = ndb, Visit
-
-    def _call(self, function, *args):
-        with self.client.context(cache_policy=False):
-            return function(*args)
+        raise NotImplementedError
 
     def put(self, times, visitor="seed"):
         """Store visits at the given naive UTC times; return their ids."""
@@ -168,6 +98,55 @@ class CloudStorage:
                 self.ndb.delete_multi(keys[start : start + 500])
 
         self._call(delete_all)
+
+
+class BundledStorage(Storage):
+    """The datastore of dev_appserver, reached through its API server."""
+
+    def __init__(self, api_port):
+        self.env = {
+            "API_HOST": "127.0.0.1",
+            "API_PORT": str(api_port),
+            "APPLICATION_ID": f"dev~{PROJECT}",
+            "GOOGLE_CLOUD_PROJECT": PROJECT,
+            "HTTP_X_APPENGINE_API_TICKET": "contract-tests",
+        }
+        from google.appengine.ext import ndb
+        from google.appengine.runtime import default_api_stub
+
+        default_api_stub.Register(default_api_stub.DefaultApiStub())
+        default_api_stub.DefaultApiStub.SetUseRequestSecurityTicketForThread(True)
+
+        class Visit(ndb.Model):
+            visitor = ndb.StringProperty()
+            timestamp = ndb.DateTimeProperty()
+
+        self.ndb, self.Visit = ndb, Visit
+
+    def _call(self, function, *args):
+        os.environ.update(self.env)  # the API stub reads its address from here
+        self.ndb.get_context().clear_cache()
+        return function(*args)
+
+
+class CloudStorage(Storage):
+    """The Datastore emulator, reached with Cloud NDB as the app reaches it."""
+
+    def __init__(self, address):
+        from google.cloud import ndb
+
+        os.environ["DATASTORE_EMULATOR_HOST"] = address
+        self.client = ndb.Client(project=PROJECT)
+
+        class Visit(ndb.Model):
+            visitor = ndb.StringProperty()
+            timestamp = ndb.DateTimeProperty()
+
+        self.ndb, self.Visit = ndb, Visit
+
+    def _call(self, function, *args):
+        with self.client.context(cache_policy=False):
+            return function(*args)
 
 
 class Stage:
