@@ -47,6 +47,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import ensure_venv
 import prereqs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,6 +55,11 @@ VENVS = REPO / ".venv"
 DEFAULT_PROJECT = "demo-visitme"
 START_TIMEOUT_S = 180
 MAX_ATTEMPTS = 5  # the queue's bound on deliveries, as in the READMEs' deploy steps
+SERVER_REQUIREMENTS = "scripts/server-requirements.txt"
+TASKS_REQUIREMENTS = "scripts/tasks-emulator-requirements.txt"
+# google-api-core warns at import about Python 3.11's end of life; locally that
+# only buries the servers' own output.
+QUIET = {**os.environ, "PYTHONWARNINGS": "ignore::FutureWarning"}
 
 
 class LaunchError(Exception):
@@ -200,12 +206,28 @@ def app_yaml_env(folder):
 def python_env(name, requirements):
     """Create or update .venv/NAME from requirement files; return its bin folder."""
     folder = VENVS / name
-    done = subprocess.run(
-        [sys.executable, REPO / "scripts" / "ensure_venv.py", folder, *requirements]
-    )
-    if done.returncode:
-        raise LaunchError(f"could not install {', '.join(map(str, requirements))}")
+    try:
+        ensure_venv.ensure(folder, requirements)
+    except subprocess.CalledProcessError:
+        raise LaunchError(f"pip could not install into {folder} (see above)") from None
     return folder / "bin"
+
+
+def start_datastore_emulator(port, project):
+    """Start the Datastore emulator, in memory, in Firestore-in-Datastore mode."""
+    return start(
+        [
+            "gcloud",
+            "beta",
+            "emulators",
+            "datastore",
+            "start",
+            "--no-store-on-disk",
+            "--use-firestore-in-datastore-mode",
+            f"--host-port=127.0.0.1:{port}",
+            f"--project={project}",
+        ]
+    )
 
 
 def stop_datastore_emulator(server, port):
@@ -220,6 +242,49 @@ def stop_datastore_emulator(server, port):
     stop(server)
 
 
+def tasks_emulator(*args):
+    """Return the command that runs scripts/tasks_emulator.py with these args."""
+    python = python_env("tasks-emulator", [REPO / TASKS_REQUIREMENTS]) / "python"
+    return [python, REPO / "scripts" / "tasks_emulator.py", *args]
+
+
+def start_tasks_emulator(port, app_port):
+    """Start the Cloud Tasks emulator, delivering tasks to the app's port."""
+    command = tasks_emulator(
+        "serve",
+        f"--port={port}",
+        f"--target-port={app_port}",
+        f"--max-attempts={MAX_ATTEMPTS}",
+    )
+    return start(command, env=QUIET)
+
+
+def create_queue(port, queue):
+    """Create a queue with bounded retries, as `gcloud tasks queues create` does."""
+    command = tasks_emulator(
+        "create-queue",
+        f"--port={port}",
+        f"--queue={queue}",
+        f"--max-attempts={MAX_ATTEMPTS}",
+    )
+    if subprocess.run(command, env=QUIET).returncode:
+        raise LaunchError(f"could not create the queue {queue}")
+
+
+def start_app(folder, port, env):
+    """Start a Cloud stage's app under gunicorn, as App Engine runs it."""
+    app_bin = python_env(
+        folder.name, [folder / "requirements-test.txt", REPO / SERVER_REQUIREMENTS]
+    )
+    command = [
+        app_bin / "gunicorn",
+        f"--bind=127.0.0.1:{port}",
+        "--access-logfile=-",
+        "main:app",
+    ]
+    return start(command, cwd=folder, env={**QUIET, **env})
+
+
 def run_cloud(folder, project, env):
     """Serve a Cloud NDB + Cloud Tasks stage on the local emulators until stopped."""
     ports = {
@@ -228,78 +293,26 @@ def run_cloud(folder, project, env):
         "tasks": port_from_env("TASKS_EMULATOR_PORT", 8123),
     }
     deployed = app_yaml_env(folder)
-    app_env = {**deployed, **dict(item.split("=", 1) for item in env)}
     # The queue that app.yaml names, as an operator creates it before deploying.
     queue = (
         f"projects/{project}/locations/{deployed.get('QUEUE_LOCATION', 'us-central1')}"
         f"/queues/{deployed.get('QUEUE_NAME', 'default')}"
     )
-    app_bin = python_env(
-        folder.name,
-        [folder / "requirements-test.txt", REPO / "scripts/server-requirements.txt"],
-    )
-    tasks_bin = python_env(
-        "tasks-emulator", [REPO / "scripts/tasks-emulator-requirements.txt"]
-    )
-    quiet = {**os.environ, "PYTHONWARNINGS": "ignore::FutureWarning"}
+    app_env = {
+        **deployed,
+        **dict(item.split("=", 1) for item in env),
+        "GOOGLE_CLOUD_PROJECT": project,
+        "DATASTORE_EMULATOR_HOST": f"127.0.0.1:{ports['datastore']}",
+        "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{ports['tasks']}",
+    }
     with contextlib.ExitStack() as servers:
-        datastore = start(
-            [
-                "gcloud",
-                "beta",
-                "emulators",
-                "datastore",
-                "start",
-                "--no-store-on-disk",
-                "--use-firestore-in-datastore-mode",
-                f"--host-port=127.0.0.1:{ports['datastore']}",
-                f"--project={project}",
-            ]
-        )
+        datastore = start_datastore_emulator(ports["datastore"], project)
         servers.callback(stop_datastore_emulator, datastore, ports["datastore"])
-        tasks_script = REPO / "scripts" / "tasks_emulator.py"
-        tasks = start(
-            [
-                tasks_bin / "python",
-                tasks_script,
-                "serve",
-                f"--port={ports['tasks']}",
-                f"--target-port={ports['app']}",
-                f"--max-attempts={MAX_ATTEMPTS}",
-            ],
-            env=quiet,
-        )
+        tasks = start_tasks_emulator(ports["tasks"], ports["app"])
         servers.callback(stop, tasks)
         wait_for_http(f"http://127.0.0.1:{ports['datastore']}/", datastore, 60)
-        made = subprocess.run(
-            [
-                tasks_bin / "python",
-                tasks_script,
-                "create-queue",
-                f"--port={ports['tasks']}",
-                f"--queue={queue}",
-                f"--max-attempts={MAX_ATTEMPTS}",
-            ],
-            env=quiet,
-        )
-        if made.returncode:
-            raise LaunchError(f"could not create the queue {queue}")
-        app = start(
-            [
-                app_bin / "gunicorn",
-                f"--bind=127.0.0.1:{ports['app']}",
-                "--access-logfile=-",
-                "main:app",
-            ],
-            cwd=folder,
-            env={
-                **quiet,
-                **app_env,
-                "GOOGLE_CLOUD_PROJECT": project,
-                "DATASTORE_EMULATOR_HOST": f"127.0.0.1:{ports['datastore']}",
-                "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{ports['tasks']}",
-            },
-        )
+        create_queue(ports["tasks"], queue)
+        app = start_app(folder, ports["app"], app_env)
         servers.callback(stop, app)
         wait_for_http(f"http://127.0.0.1:{ports['app']}/trim", app, 60)
         print(

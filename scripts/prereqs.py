@@ -18,8 +18,8 @@ Usage: python3 scripts/prereqs.py
 
 Prints nothing and exits 0 when Python 3.11+, the Google Cloud CLI with its
 app-engine-python and cloud-datastore-emulator components, and Java are all
-there. Otherwise prints one line
-per missing tool, naming it and how to install it, and exits 1.
+there. Otherwise prints one line per missing tool, naming it and how to
+install it, and exits 1.
 """
 
 import argparse

@@ -15,6 +15,7 @@
 """Fixtures: each stage folder in STAGES, running under scripts/launch.py."""
 
 import pytest
+
 from stage import Stage
 
 # A new stage joins every contract test by adding its folder name here.

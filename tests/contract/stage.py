@@ -198,9 +198,10 @@ class Stage:
             api = re.search(r"api:\s+127\.0\.0\.1:(\d+)", banner).group(1)
             self.storage = BundledStorage(int(api))
         else:
-            address = re.search(r"datastore:\s+(\S+)", banner).group(1)
+            self.datastore = re.search(r"datastore:\s+(\S+)", banner).group(1)
             self.tasks_port = int(re.search(r"tasks:\s+\S+:(\d+)", banner).group(1))
-            self.storage = CloudStorage(address)
+            self.queue = re.search(r"queue (projects/\S+)\)", banner).group(1)
+            self.storage = CloudStorage(self.datastore)
         return self
 
     def stop(self):

@@ -26,12 +26,12 @@ import time
 import urllib.request
 
 import pytest
+
+import launch
 from conftest import STAGES
-from stage import PROJECT, REPO, Stage, page_cutoff
+from stage import Stage, page_cutoff
 
 CLOUD_STAGES = [name for name in STAGES if Stage(name, "/dev/null").kind == "cloud"]
-TASKS_PYTHON = REPO / ".venv" / "tasks-emulator" / "bin" / "python"
-TASKS_SCRIPT = REPO / "scripts" / "tasks_emulator.py"
 OLD = datetime.datetime(2026, 1, 1)
 
 
@@ -65,31 +65,10 @@ def test_page_stays_up_while_the_queue_is_down_and_trims_resume(stage):
     assert "Could not enqueue a trim" in stage.read_log()
     assert stage.storage.count() == 26
 
-    app_port = stage.url.rsplit(":", 1)[1]
-    restarted = subprocess.Popen(
-        [
-            TASKS_PYTHON,
-            TASKS_SCRIPT,
-            "serve",
-            f"--port={stage.tasks_port}",
-            f"--target-port={app_port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    app_port = int(stage.url.rsplit(":", 1)[1])
+    restarted = launch.start_tasks_emulator(stage.tasks_port, app_port)
     try:
-        queue = f"projects/{PROJECT}/locations/us-central1/queues/default"
-        subprocess.run(
-            [
-                TASKS_PYTHON,
-                TASKS_SCRIPT,
-                "create-queue",
-                f"--port={stage.tasks_port}",
-                f"--queue={queue}",
-            ],
-            check=True,
-            stderr=subprocess.DEVNULL,
-        )
+        launch.create_queue(stage.tasks_port, stage.queue)
         # The app's gRPC channel reconnects by itself, after a short backoff.
         assert stage.wait_for(
             lambda: page_cutoff(stage.visit("after-queue-back").text) is not None,
@@ -97,14 +76,12 @@ def test_page_stays_up_while_the_queue_is_down_and_trims_resume(stage):
         )
         assert stage.wait_for(lambda: stage.storage.count() <= 20, timeout=30)
     finally:
-        restarted.terminate()
-        restarted.wait(10)
+        launch.stop(restarted)
 
 
 def test_stopped_datastore_gives_503_with_a_short_message(stage):
-    address = stage.read_log().split("datastore: ", 1)[1].split()[0]
-    urllib.request.urlopen(f"http://{address}/shutdown", b"", timeout=10)
-    assert stage.wait_for(lambda: not listening(int(address.rsplit(":", 1)[1])))
+    urllib.request.urlopen(f"http://{stage.datastore}/shutdown", b"", timeout=10)
+    assert stage.wait_for(lambda: not listening(int(stage.datastore.split(":")[1])))
 
     started = time.monotonic()
     response = stage.visit("while-datastore-down")

@@ -17,6 +17,7 @@
 import datetime
 
 import pytest
+
 from conftest import STAGES
 from stage import Stage, page_cutoff
 

@@ -18,6 +18,7 @@ import datetime
 import re
 
 import pytest
+
 from stage import page_cutoff
 
 MICRO = datetime.timedelta(microseconds=1)

@@ -17,6 +17,7 @@
 import datetime
 
 import pytest
+
 from stage import page_cutoff, page_times
 
 OLD = datetime.datetime(2026, 1, 1, 12, 0, 0, 123456)
