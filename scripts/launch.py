@@ -366,7 +366,7 @@ def parse_args(argv):
 
 
 def interrupt(signum, frame):
-    """Turn SIGTERM into the same clean stop as Ctrl-C."""
+    """Turn SIGINT (Ctrl-C) and SIGTERM into one clean stop."""
     raise KeyboardInterrupt
 
 
@@ -378,6 +378,9 @@ def main(argv=None):
         for line in problems:
             print(f"error: {line}", file=sys.stderr)
         return 1
+    # Set both: a shell that starts us in the background ignores SIGINT, and
+    # Python then installs no Ctrl-C handler of its own.
+    signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     try:
         folder = (Path.cwd() / args.stage).resolve()
