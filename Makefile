@@ -5,6 +5,8 @@ PYTHON ?= python3
 STAGES := $(sort $(wildcard mod[0-9]-*))
 MODULE ?= $(lastword $(STAGES))
 TESTS_VENV := .venv/tests
+# Keep stage folders free of __pycache__, so that diffing two stages shows code only.
+export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test prereqs lint unit contract
 

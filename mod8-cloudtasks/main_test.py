@@ -171,7 +171,7 @@ def seed(count, start=T0):
 
 def test_import_makes_no_service_call():
     done = subprocess.run(
-        [sys.executable, "-c", "import main; print(main.app.name)"],
+        [sys.executable, "-B", "-c", "import main; print(main.app.name)"],
         cwd=Path(__file__).parent,
         capture_output=True,
         text=True,

@@ -57,9 +57,16 @@ START_TIMEOUT_S = 180
 MAX_ATTEMPTS = 5  # the queue's bound on deliveries, as in the READMEs' deploy steps
 SERVER_REQUIREMENTS = "scripts/server-requirements.txt"
 TASKS_REQUIREMENTS = "scripts/tasks-emulator-requirements.txt"
+# No __pycache__ in stage folders, so that `git diff --no-index` of two stages
+# shows only their code.
+NO_BYTECODE = "PYTHONDONTWRITEBYTECODE=1"
 # google-api-core warns at import about Python 3.11's end of life; locally that
 # only buries the servers' own output.
-QUIET = {**os.environ, "PYTHONWARNINGS": "ignore::FutureWarning"}
+QUIET = {
+    **os.environ,
+    "PYTHONWARNINGS": "ignore::FutureWarning",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
 
 
 class LaunchError(Exception):
@@ -152,7 +159,7 @@ def dev_appserver_command(folder, ports, project, env, storage):
         "--skip_sdk_update_check=yes",
         "--watcher_ignore_re=.*__pycache__.*",
     ]
-    command += [f"--env_var={item}" for item in env]
+    command += [f"--env_var={item}" for item in [NO_BYTECODE, *env]]
     return [*command, folder / "app.yaml"]
 
 
