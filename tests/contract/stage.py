@@ -219,6 +219,24 @@ class Stage:
         """Return everything the launcher and its servers printed so far."""
         return self.log_path.read_text(errors="replace")
 
+    def log_mark(self):
+        """Return how far the log has got, for log_since()."""
+        return len(self.read_log())
+
+    def log_since(self, mark, until, timeout=10):
+        """Return the log written after mark, once it holds until (a text, or a
+        test of the log) or timeout seconds have passed.
+
+        The app's log lines can reach the log after its HTTP answer has come.
+        """
+        holds = until if callable(until) else lambda log: until in log
+        deadline = time.monotonic() + timeout
+        log = self.read_log()[mark:]
+        while not holds(log) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            log = self.read_log()[mark:]
+        return log
+
     def visit(self, user_agent="contract-tests"):
         """GET / as a visitor with this user agent (str or raw bytes)."""
         return self.session.get(f"{self.url}/", headers={"User-Agent": user_agent})

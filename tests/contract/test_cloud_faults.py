@@ -58,11 +58,14 @@ def test_page_stays_up_while_the_queue_is_down_and_trims_resume(stage):
     )
     assert stage.wait_for(lambda: not listening(stage.tasks_port))
 
+    mark = stage.log_mark()
+
     down = stage.visit("while-queue-down")
 
     assert down.status_code == 200
     assert page_cutoff(down.text) is None
-    assert "Could not enqueue a trim" in stage.read_log()
+    refused = "Could not enqueue a trim"
+    assert refused in stage.log_since(mark, until=refused)
     assert stage.storage.count() == 26
 
     app_port = int(stage.url.rsplit(":", 1)[1])
