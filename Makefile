@@ -8,12 +8,12 @@ TESTS_VENV := .venv/tests
 # Keep stage folders free of __pycache__, so that diffing two stages shows code only.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test prereqs lint unit contract
+.PHONY: run test prereqs lint unit types contract
 
 run:
 	@$(PYTHON) scripts/launch.py $(MODULE)
 
-test: prereqs lint unit contract
+test: prereqs lint unit types contract
 
 prereqs:
 	@$(PYTHON) scripts/prereqs.py
@@ -35,6 +35,12 @@ unit:
 	  && echo "== unit tests: $$stage" \
 	  && .venv/$$stage/bin/python -m pytest -q $$stage || exit 1; \
 	done
+
+# The finished stage is fully typed (mypy settings are in pyproject.toml).
+types:
+	@$(PYTHON) scripts/ensure_venv.py .venv/mod9-py3 mod9-py3/requirements-test.txt \
+	  scripts/server-requirements.txt
+	.venv/mod9-py3/bin/mypy --strict mod9-py3/main.py
 
 contract: $(TESTS_VENV)/installed.txt
 	$(TESTS_VENV)/bin/python -m pytest tests

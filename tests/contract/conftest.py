@@ -19,7 +19,7 @@ import pytest
 from stage import Stage
 
 # A new stage joins every contract test by adding its folder name here.
-STAGES = ["mod7-gaetasks", "mod8-cloudtasks"]
+STAGES = ["mod7-gaetasks", "mod8-cloudtasks", "mod9-py3"]
 
 
 @pytest.fixture(scope="module", params=STAGES)

@@ -16,6 +16,7 @@
 the task queue, and an operator who can look into its datastore."""
 
 import datetime
+import json
 import os
 import re
 import signal
@@ -46,6 +47,27 @@ def cutoff_text(when):
     """Write a naive UTC datetime as exact epoch seconds."""
     micros = (when - EPOCH) // datetime.timedelta(microseconds=1)
     return f"{micros // 10**6}.{micros % 10**6:06d}"
+
+
+def log_entries(log):
+    """Return (message, fields) for each line of a log. A JSON line (structured
+    logging, as mod9 writes) gives its message and other fields; any other
+    line is all message."""
+    entries = []
+    for line in log.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = None
+        if not isinstance(entry, dict):
+            entry = {"message": line}
+        entries.append((entry.pop("message", ""), entry))
+    return entries
+
+
+def cutoff_forms(cutoff):
+    """The ways a log may write a naive UTC cutoff: str() or aware ISO 8601."""
+    return (str(cutoff), cutoff.replace(tzinfo=datetime.UTC).isoformat())
 
 
 def page_times(html):
