@@ -1,6 +1,7 @@
 # VisitMe migration codelab.
 #   make run [MODULE=mod7-gaetasks]   serve a stage locally (default: the newest)
 #   make test                         lint, unit tests, contract tests: everything
+#   make diff [FROM=... TO=...]       what changes from one stage to the next
 PYTHON ?= python3
 STAGES := $(sort $(wildcard mod[0-9]-*))
 MODULE ?= $(lastword $(STAGES))
@@ -8,12 +9,15 @@ TESTS_VENV := .venv/tests
 # Keep stage folders free of __pycache__, so that diffing two stages shows code only.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test prereqs lint unit types contract
+.PHONY: run test diff prereqs lint unit types contract
 
 run:
 	@$(PYTHON) scripts/launch.py $(MODULE)
 
 test: prereqs lint unit types contract
+
+diff:
+	@$(PYTHON) scripts/diff-stages $(FROM) $(TO)
 
 prereqs:
 	@$(PYTHON) scripts/prereqs.py

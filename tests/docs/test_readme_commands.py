@@ -1,0 +1,169 @@
+# Copyright 2026 The VisitMe codelab authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The walkthrough cannot rot: every command a README shows is run or checked.
+
+Local commands are run as a learner runs them. Deploy commands (gcloud) cannot
+run here, so each is checked against the installed Google Cloud CLI: its
+command exists, and every flag it uses is in that command's --help.
+"""
+
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+READMES = sorted([REPO / "README.md", *REPO.glob("mod*/README.md")])
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def readme_commands():
+    """Return (readme, command) for each command in the READMEs' sh blocks."""
+    commands = []
+    for readme in READMES:
+        blocks = re.findall(r"```sh\n(.*?)```", readme.read_text(), re.DOTALL)
+        for block in blocks:
+            for line in block.replace("\\\n", " ").splitlines():
+                line = line.split(" # ", 1)[0].strip()
+                if line.startswith("PROJECT_ID=$("):  # a gcloud call in $( )
+                    line = line[len("PROJECT_ID=$(") : -1]
+                if line:
+                    commands.append((readme.relative_to(REPO).as_posix(), line))
+    return commands
+
+
+def kind(command):
+    """Say how a README command is tested."""
+    words = command.split()
+    if words[:2] == ["make", "run"]:
+        return "run"
+    if words[:2] == ["make", "test"]:
+        return "test"
+    if words[0] == "gcloud":
+        return "gcloud"
+    if words[:3] == ["git", "diff", "--no-index"]:
+        return "git-diff"
+    if words[:2] == ["make", "diff"] or words[0] == "scripts/diff-stages":
+        return "diff"
+    if words[0] == "cd" and (REPO / words[1]).is_dir():
+        return "cd"
+    return "unknown"
+
+
+COMMANDS = readme_commands()
+
+
+def free_port():
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_every_readme_command_is_covered_here():
+    unknown = [(readme, c) for readme, c in COMMANDS if kind(c) == "unknown"]
+
+    assert len(COMMANDS) >= 15
+    assert not unknown, f"teach this test how to check: {unknown}"
+
+
+def test_make_test_is_what_ci_runs():
+    # This test runs inside `make test` itself; CI runs exactly that command.
+    assert "\nmake test\n" in (REPO / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize(
+    "command", sorted({c for _, c in COMMANDS if kind(c) == "run"})
+)
+def test_make_run_serves_the_stage_and_ctrl_c_stops_it(command, tmp_path):
+    ports = {
+        name: str(free_port())
+        for name in (
+            "PORT",
+            "ADMIN_PORT",
+            "DATASTORE_EMULATOR_PORT",
+            "TASKS_EMULATOR_PORT",
+        )
+    }
+    log = tmp_path / "run.log"
+    with log.open("w") as out:
+        # A session of its own, so Ctrl-C can go to the whole group, as a
+        # terminal sends it to make and everything make started.
+        make = subprocess.Popen(
+            shlex.split(command),
+            cwd=REPO,
+            env={**os.environ, **ports},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 180
+            while "is ready" not in log.read_text() and time.monotonic() < deadline:
+                assert make.poll() is None, log.read_text()[-2000:]
+                time.sleep(0.2)
+            url = f"http://127.0.0.1:{ports['PORT']}/"
+            status = urllib.request.urlopen(url, timeout=30).status
+            os.killpg(make.pid, signal.SIGINT)
+            make.wait(30)
+        finally:
+            if make.poll() is None:
+                os.killpg(make.pid, signal.SIGKILL)
+                make.wait()
+    expected = "mod9-py3" if command == "make run" else command.split("=")[-1]
+    assert f"VisitMe {expected} is ready" in log.read_text()
+    assert status == 200
+    assert "Stopped every server this launch started." in log.read_text()
+
+
+@pytest.mark.parametrize(
+    "command", sorted({c for _, c in COMMANDS if kind(c) in ("diff", "git-diff")})
+)
+def test_diff_commands_show_a_diff(command):
+    done = subprocess.run(
+        shlex.split(command), cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+
+    assert done.returncode == (1 if kind(command) == "git-diff" else 0), done.stderr
+    assert "main.py" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "command", sorted({c for _, c in COMMANDS if kind(c) == "gcloud"})
+)
+def test_gcloud_command_and_its_flags_exist(command):
+    words = shlex.split(command)
+    flags = {word.split("=", 1)[0] for word in words if word.startswith("--")}
+    args = [word for word in words[1:] if not word.startswith("--")]
+
+    done = subprocess.run(
+        ["gcloud", *args, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CLOUDSDK_CORE_DISABLE_PROMPTS": "1", "PAGER": "cat"},
+    )
+
+    assert done.returncode == 0, done.stderr[-500:]
+    help_text = ANSI.sub("", done.stdout)
+    missing = [flag for flag in flags if not re.search(rf"{flag}\b", help_text)]
+    assert not missing, f"{command}: no such flag {missing}"

@@ -1,0 +1,198 @@
+# Copyright 2026 The VisitMe codelab authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""scripts/diff-stages: summaries, colour, the HTML page, bad names."""
+
+import html.parser
+import os
+import pty
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "scripts" / "diff-stages"
+GOLDEN = Path(__file__).parent / "golden"
+PAIRS = [("mod7-gaetasks", "mod8-cloudtasks"), ("mod8-cloudtasks", "mod9-py3")]
+
+
+def diff_stages(*args):
+    """Run the script with its output piped; return (exit code, stdout, stderr)."""
+    done = subprocess.run(
+        [SCRIPT, *args], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def changed_files(summary):
+    """Return {path: (added, removed)} from a summary's file lines."""
+    found = re.findall(
+        r"^  (\S+)\s+(?:added|removed|changed)\s+\+(\d+) -(\d+)$", summary, re.MULTILINE
+    )
+    return {path: (int(plus), int(minus)) for path, plus, minus in found}
+
+
+@pytest.mark.parametrize("old, new", PAIRS)
+def test_summary_matches_the_golden_file(old, new):
+    code, out, _ = diff_stages("--stat", old, new)
+
+    golden = GOLDEN / f"{old}__{new}.txt"
+    assert code == 0
+    assert out == golden.read_text(), (
+        f"the {old} -> {new} step changed: review it, then update the golden file "
+        f"with: scripts/diff-stages --stat {old} {new} > {golden.relative_to(REPO)}"
+    )
+
+
+@pytest.mark.parametrize("old, new", PAIRS)
+def test_line_counts_match_git_diff_stat(old, new):
+    numstat = subprocess.run(
+        ["git", "diff", "--no-index", "--numstat", old, new],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    ).stdout
+    expected = {}
+    for line in numstat.splitlines():
+        plus, minus, path = line.split("\t")
+        path = re.sub(r"\{[^}]*=> ([^}]*)\}", r"\1", path)  # {old => new}/file
+        name = path.split(" => ")[0] if path.endswith("/dev/null") else path
+        expected[name.split("/", 1)[1]] = (int(plus), int(minus))
+
+    _, out, _ = diff_stages("--stat", old, new)
+
+    assert changed_files(out) == expected
+
+
+def test_summary_names_requirements_and_app_yaml_keys():
+    _, out, _ = diff_stages("--stat", "mod7-gaetasks", "mod8-cloudtasks")
+
+    assert "+ google-cloud-ndb==2.7.1" in out
+    assert "- appengine-python-standard==3.1.0" in out
+    assert "- app_engine_apis: true" in out
+    assert "+ env_variables.QUEUE_LOCATION: us-central1" in out
+
+
+def test_no_arguments_shows_every_consecutive_pair():
+    code, out, _ = diff_stages("--stat")
+
+    assert code == 0
+    assert "mod7-gaetasks -> mod8-cloudtasks:" in out
+    assert "mod8-cloudtasks -> mod9-py3:" in out
+
+
+def test_full_output_is_a_unified_diff_of_each_file():
+    _, out, _ = diff_stages("mod7-gaetasks", "mod8-cloudtasks")
+
+    assert "+++ b/mod8-cloudtasks/main.py" in out
+    assert "-        taskqueue.add(" in out
+    assert "--- a/mod7-gaetasks/queue.yaml" in out and "+++ /dev/null" in out
+    assert "\x1b[" not in out  # piped: no colour
+
+
+def test_colour_on_a_terminal_only_and_never_with_no_color():
+    primary, replica = pty.openpty()
+    with os.fdopen(primary, "rb") as terminal:
+        done = subprocess.Popen(
+            [SCRIPT, "mod8-cloudtasks", "mod9-py3"], stdout=replica, cwd=REPO
+        )
+        os.close(replica)
+        shown = b""
+        while chunk := read_some(terminal):
+            shown += chunk
+        done.wait(60)
+
+    assert b"\x1b[32m+" in shown and b"\x1b[31m-" in shown
+    _, plain, _ = diff_stages("--no-color", "mod8-cloudtasks", "mod9-py3")
+    assert "\x1b[" not in plain
+
+
+def read_some(terminal):
+    """Read what a pseudo-terminal has; b'' once the writer is gone."""
+    try:
+        return terminal.read1(65536)
+    except OSError:  # EIO: the other end closed
+        return b""
+
+
+class PageParser(html.parser.HTMLParser):
+    """Collect the file headings and diff tables of the HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.files, self.tables, self.external = [], 0, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "h3" and "data-path" in attrs:
+            self.files.append(attrs["data-path"])
+        if tag == "table":
+            self.tables += 1
+        if tag in ("link", "script", "img") or "src" in attrs:
+            self.external.append(tag)
+
+
+def test_html_page_is_self_contained_and_holds_every_changed_file(tmp_path):
+    page = tmp_path / "diff.html"
+
+    code, out, err = diff_stages("--stat", "--html", str(page))
+
+    parser = PageParser()
+    parser.feed(page.read_text())
+    expected = [
+        path for summary in out.split("\n\n") for path in changed_files(summary)
+    ]
+    assert code == 0 and f"Wrote {page}" in err
+    assert parser.files == expected
+    assert parser.tables == len(expected)
+    assert parser.external == []
+
+
+def test_caches_are_not_source(tmp_path):
+    cache = REPO / "mod9-py3" / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    stray = cache / "main.cpython-311.pyc"
+    stray.write_bytes(b"\x00compiled")
+    try:
+        _, out, _ = diff_stages("--stat", "mod8-cloudtasks", "mod9-py3")
+    finally:
+        stray.unlink()
+        cache.rmdir()
+
+    assert "__pycache__" not in out
+    assert out == (GOLDEN / "mod8-cloudtasks__mod9-py3.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    "args", [["mod7", "mod8-cloudtasks"], ["mod7-gaetasks", "tests"]]
+)
+def test_a_name_that_is_not_a_stage_exits_2_with_the_valid_names(args):
+    code, out, err = diff_stages(*args)
+
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert (
+        "is not a stage folder; the stages are: mod7-gaetasks, mod8-cloudtasks, "
+        "mod9-py3" in err
+    )
+
+
+def test_one_stage_alone_is_a_usage_error():
+    code, _, err = diff_stages("mod7-gaetasks")
+
+    assert code == 2
+    assert "give two stage folders, FROM and TO, or none" in err
