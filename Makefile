@@ -2,6 +2,7 @@
 #   make run [MODULE=mod7-gaetasks]   serve a stage locally (default: the newest)
 #   make test                         lint, unit tests, contract tests: everything
 #   make diff [FROM=... TO=...]       what changes from one stage to the next
+#   make bench [MODULE=...]           what a stage costs per visit and per trim
 PYTHON ?= python3
 STAGES := $(sort $(wildcard mod[0-9]-*))
 MODULE ?= $(lastword $(STAGES))
@@ -9,7 +10,7 @@ TESTS_VENV := .venv/tests
 # Keep stage folders free of __pycache__, so that diffing two stages shows code only.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test diff prereqs lint unit types contract
+.PHONY: run test diff bench prereqs lint unit types contract
 
 run:
 	@$(PYTHON) scripts/launch.py $(MODULE)
@@ -18,6 +19,9 @@ test: prereqs lint unit types contract
 
 diff:
 	@$(PYTHON) scripts/diff-stages $(FROM) $(TO)
+
+bench: prereqs $(TESTS_VENV)/installed.txt
+	@$(TESTS_VENV)/bin/python scripts/bench.py $(MODULE)
 
 prereqs:
 	@$(PYTHON) scripts/prereqs.py

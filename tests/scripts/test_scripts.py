@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPTS = ["launch.py", "prereqs.py", "ensure_venv.py", "diff-stages"]
+SCRIPTS = ["launch.py", "prereqs.py", "ensure_venv.py", "diff-stages", "bench.py"]
 
 
 def run(*args, env=None, cwd=REPO):

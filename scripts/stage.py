@@ -13,7 +13,12 @@
 # limitations under the License.
 
 """A stage running under scripts/launch.py, seen from outside as a visitor,
-the task queue, and an operator who can look into its datastore."""
+the task queue, and an operator who can look into its datastore.
+
+A module, not a command: the contract tests and scripts/bench.py import it.
+It needs the packages of tests/requirements.txt (requests, and both ndb
+libraries for direct datastore access).
+"""
 
 import datetime
 import json
@@ -28,7 +33,7 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parent.parent
 PROJECT = "demo-contract"
 EPOCH = datetime.datetime(1970, 1, 1)
 QUEUE_HEADERS = {"X-AppEngine-QueueName": "default"}
@@ -106,6 +111,16 @@ class Storage:
             return [(v.timestamp, v.visitor) for v in query.fetch()]
 
         return self._call(fetch)
+
+    def put_and_read(self, newest):
+        """Do the work a visit cannot avoid: store one, read the newest ones."""
+
+        def work():
+            now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+            self.Visit(visitor="floor", timestamp=now).put()
+            return self.Visit.query().order(-self.Visit.timestamp).fetch(newest)
+
+        return self._call(work)
 
     def count(self):
         """Count the stored visits."""
