@@ -3,6 +3,7 @@
 #   make test                         lint, unit tests, contract tests: everything
 #   make diff [FROM=... TO=...]       what changes from one stage to the next
 #   make bench [MODULE=...]           what a stage costs per visit and per trim
+#   make notebooks / make jupyter     refresh the notebooks' outputs / open them
 PYTHON ?= python3
 STAGES := $(sort $(wildcard mod[0-9]-*))
 MODULE ?= $(lastword $(STAGES))
@@ -10,12 +11,13 @@ TESTS_VENV := .venv/tests
 # Keep stage folders free of __pycache__, so that diffing two stages shows code only.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test diff bench prereqs lint unit types contract
+.PHONY: run test diff bench notebooks jupyter prereqs lint unit types \
+	check-notebooks contract
 
 run:
 	@$(PYTHON) scripts/launch.py $(MODULE)
 
-test: prereqs lint unit types contract
+test: prereqs lint unit types check-notebooks contract
 
 diff:
 	@$(PYTHON) scripts/diff-stages $(FROM) $(TO)
@@ -49,6 +51,24 @@ types:
 	@$(PYTHON) scripts/ensure_venv.py .venv/mod9-py3 mod9-py3/requirements-test.txt \
 	  scripts/server-requirements.txt
 	.venv/mod9-py3/bin/mypy --strict mod9-py3/main.py
+
+NOTEBOOKS_VENV := .venv/notebooks
+
+$(NOTEBOOKS_VENV)/installed.txt: notebooks/requirements.txt mod7-gaetasks/requirements.txt
+	@$(PYTHON) scripts/ensure_venv.py $(NOTEBOOKS_VENV) notebooks/requirements.txt
+
+# Run every notebook on a fresh kernel; fail on an error or on stale outputs.
+check-notebooks: $(NOTEBOOKS_VENV)/installed.txt
+	$(NOTEBOOKS_VENV)/bin/python scripts/notebooks.py check
+
+# Run every notebook and write its fresh outputs into the file.
+notebooks: $(NOTEBOOKS_VENV)/installed.txt
+	$(NOTEBOOKS_VENV)/bin/python scripts/notebooks.py run
+
+jupyter:
+	@$(PYTHON) scripts/ensure_venv.py .venv/jupyter notebooks/requirements-lab.txt
+	cd notebooks && ../.venv/jupyter/bin/jupyter lab --ip=127.0.0.1 --port=8888 \
+	  --no-browser $(if $(filter 0,$(shell id -u)),--allow-root)
 
 contract: $(TESTS_VENV)/installed.txt
 	$(TESTS_VENV)/bin/python -m pytest tests
