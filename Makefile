@@ -2,16 +2,17 @@
 #   make run [MODULE=mod7-gaetasks]   serve a stage locally (default: the newest)
 #   make test                         lint, unit tests, contract tests: everything
 #   make diff [FROM=... TO=...]       what changes from one stage to the next
+#   make verify DIR=...               check your own migrated folder against SPEC.md
 #   make bench [MODULE=...]           what a stage costs per visit and per trim
 #   make notebooks / make jupyter     refresh the notebooks' outputs / open them
 PYTHON ?= python3
-STAGES := $(sort $(wildcard mod[0-9]-*))
+STAGES := $(sort $(patsubst %/app.yaml,%,$(wildcard mod[0-9]-*/app.yaml)))
 MODULE ?= $(lastword $(STAGES))
 TESTS_VENV := .venv/tests
 # Keep stage folders free of __pycache__, so that diffing two stages shows code only.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test diff bench notebooks jupyter prereqs lint unit types \
+.PHONY: run test diff verify bench notebooks jupyter prereqs lint unit types \
 	check-notebooks contract
 
 run:
@@ -21,6 +22,9 @@ test: prereqs lint unit types check-notebooks contract
 
 diff:
 	@$(PYTHON) scripts/diff-stages $(FROM) $(TO)
+
+verify:
+	@$(PYTHON) scripts/verify $(DIR)
 
 bench: prereqs $(TESTS_VENV)/installed.txt
 	@$(TESTS_VENV)/bin/python scripts/bench.py $(MODULE)

@@ -280,9 +280,12 @@ def create_queue(port, queue):
 
 def start_app(folder, port, env):
     """Start a Cloud stage's app under gunicorn, as App Engine runs it."""
-    app_bin = python_env(
-        folder.name, [folder / "requirements-test.txt", REPO / SERVER_REQUIREMENTS]
-    )
+    # A stage's test requirements include its app's; a learner's folder may
+    # have only requirements.txt.
+    requirements = folder / "requirements-test.txt"
+    if not requirements.exists():
+        requirements = folder / "requirements.txt"
+    app_bin = python_env(folder.name, [requirements, REPO / SERVER_REQUIREMENTS])
     command = [
         app_bin / "gunicorn",
         f"--bind=127.0.0.1:{port}",

@@ -195,6 +195,15 @@ class Stage:
         self.session = requests.Session()
 
     @property
+    def python(self):
+        """The Python of the environment the stage's app runs in."""
+        name = Path(self.name).name
+        venvs = REPO / ".venv"
+        if self.kind == "bundled":  # dev_appserver's venv, for module "default"
+            return venvs / f"devappserver-{name}" / "default" / "bin" / "python"
+        return venvs / name / "bin" / "python"
+
+    @property
     def kind(self):
         """'bundled' or 'cloud', as the launcher decides it."""
         app_yaml = (REPO / self.name / "app.yaml").read_text()

@@ -24,6 +24,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -38,7 +39,7 @@ OLD = datetime.datetime(2026, 1, 1)
 @pytest.fixture(scope="module", params=CLOUD_STAGES)
 def stage(request, tmp_path_factory):
     """A Cloud stage of its own, since these tests stop its servers."""
-    log = tmp_path_factory.mktemp("logs") / f"{request.param}-faults.log"
+    log = tmp_path_factory.mktemp("logs") / f"{Path(request.param).name}-faults.log"
     running = Stage(request.param, log).start()
     yield running
     running.stop()
@@ -50,6 +51,7 @@ def listening(port):
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+@pytest.mark.spec(5)
 def test_page_stays_up_while_the_queue_is_down_and_trims_resume(stage):
     stage.storage.clear()
     stage.storage.put([OLD + datetime.timedelta(seconds=i) for i in range(25)])
@@ -77,11 +79,13 @@ def test_page_stays_up_while_the_queue_is_down_and_trims_resume(stage):
             lambda: page_cutoff(stage.visit("after-queue-back").text) is not None,
             timeout=60,
         )
-        assert stage.wait_for(lambda: stage.storage.count() <= 20, timeout=30)
+        settled = stage.wait_for(lambda: stage.storage.count() <= 20, timeout=30)
+        assert settled, f"{stage.storage.count()} visits stored once trims resumed"
     finally:
         launch.stop(restarted)
 
 
+@pytest.mark.spec(6)
 def test_stopped_datastore_gives_503_with_a_short_message(stage):
     urllib.request.urlopen(f"http://{stage.datastore}/shutdown", b"", timeout=10)
     assert stage.wait_for(lambda: not listening(int(stage.datastore.split(":")[1])))

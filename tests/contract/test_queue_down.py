@@ -15,6 +15,7 @@
 """SPEC item 5: a queue that refuses the trim task does not break the page."""
 
 import datetime
+from pathlib import Path
 
 import pytest
 
@@ -29,12 +30,13 @@ def refusing(request, tmp_path_factory):
     The real local queue then refuses every task, as a missing or
     misconfigured queue does in production: no mock needed.
     """
-    log = tmp_path_factory.mktemp("logs") / f"{request.param}-refusing.log"
+    log = tmp_path_factory.mktemp("logs") / f"{Path(request.param).name}-refusing.log"
     running = Stage(request.param, log, env=["QUEUE_NAME=no-such-queue"]).start()
     yield running
     running.stop()
 
 
+@pytest.mark.spec(5)
 def test_page_answers_200_and_logs_when_the_queue_refuses(refusing):
     old = datetime.datetime(2026, 1, 1)
     refusing.storage.put([old + datetime.timedelta(seconds=i) for i in range(30)])

@@ -30,6 +30,7 @@ def stored_times(site):
     return [timestamp for timestamp, _ in site.storage.visits()]
 
 
+@pytest.mark.spec(8)
 def test_trim_keeps_the_visit_at_the_cutoff_and_deletes_one_a_microsecond_older(
     site,
 ):
@@ -41,6 +42,7 @@ def test_trim_keeps_the_visit_at_the_cutoff_and_deletes_one_a_microsecond_older(
     assert stored_times(site) == [CUTOFF, CUTOFF + MICRO]
 
 
+@pytest.mark.spec(8)
 def test_trim_run_twice_or_late_deletes_nothing_more(site):
     site.storage.put([CUTOFF - MICRO, CUTOFF])
     site.trim(CUTOFF)
@@ -54,6 +56,7 @@ def test_trim_run_twice_or_late_deletes_nothing_more(site):
     assert site.storage.visits() == before
 
 
+@pytest.mark.spec(7)
 def test_enqueued_trim_carries_the_exact_cutoff_through_the_queue(site):
     # Sub-second, and just before a DST change in New York: the original
     # codelab's mktime()/ctime() round trip would shift or round it.
@@ -63,7 +66,8 @@ def test_enqueued_trim_carries_the_exact_cutoff_through_the_queue(site):
 
     cutoff = page_cutoff(html)
     assert cutoff == CUTOFF  # the trigger and the 9 newest seeds are shown
-    assert site.wait_for(lambda: site.storage.count() == 10)
+    trimmed = site.wait_for(lambda: site.storage.count() == 10)
+    assert trimmed, f"{site.storage.count()} visits left after the trim, not 10"
     assert stored_times(site)[0] == cutoff
 
 
@@ -72,6 +76,7 @@ def batch_sizes(log):
     return [int(n) for n in re.findall(r"Deleted (\d+) visits older than", log)]
 
 
+@pytest.mark.spec(9)
 def test_backlog_of_1200_is_trimmed_in_batches_of_at_most_500(site):
     mark = site.log_mark()
     site.storage.put([CUTOFF - (i + 1) * MICRO for i in range(1200)] + [CUTOFF])
@@ -86,6 +91,7 @@ def test_backlog_of_1200_is_trimmed_in_batches_of_at_most_500(site):
     assert max(batches) <= 500
 
 
+@pytest.mark.spec(10)
 def test_trim_logs_how_many_it_deleted_and_their_ids(site):
     ids = site.storage.put([CUTOFF - 2 * MICRO, CUTOFF - MICRO, CUTOFF])
     mark = site.log_mark()
@@ -116,6 +122,7 @@ def deleted_ids(message, fields):
     return [int(key) for key in message.rsplit(": ", 1)[1].split(", ")]
 
 
+@pytest.mark.spec(12)
 @pytest.mark.parametrize(
     "body",
     [
@@ -133,6 +140,7 @@ def test_trim_from_outside_the_queue_is_forbidden(site, body):
     assert site.storage.count() == 2
 
 
+@pytest.mark.spec(12)
 def test_outside_curl_is_refused_and_the_page_still_lists_ten(site):
     for number in range(10):
         site.visit(f"before-{number}")
@@ -154,6 +162,7 @@ MALFORMED = [
 ]
 
 
+@pytest.mark.spec(13)
 @pytest.mark.parametrize("name, oldest", MALFORMED, ids=[m[0] for m in MALFORMED])
 def test_malformed_cutoff_gets_400_with_a_reason_and_deletes_nothing(
     site, name, oldest
@@ -172,6 +181,7 @@ def test_malformed_cutoff_gets_400_with_a_reason_and_deletes_nothing(
     assert site.storage.count() == 2
 
 
+@pytest.mark.spec(13)
 @pytest.mark.parametrize(
     "body",
     [
@@ -191,6 +201,7 @@ def test_wrong_body_gets_400_and_deletes_nothing(site, body):
     assert site.storage.count() == 2
 
 
+@pytest.mark.spec(14)
 def test_the_stage_s_own_payload_format_is_the_one_accepted(site):
     site.storage.put([CUTOFF - MICRO, CUTOFF])
     other = (

@@ -29,6 +29,7 @@ def seed(site, count, start=OLD):
     return site.storage.put([start + i * step for i in range(count)])
 
 
+@pytest.mark.spec(1)
 def test_visit_is_stored_with_visitor_and_utc_microseconds(site):
     before = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     response = site.visit("spec-1")
@@ -41,6 +42,7 @@ def test_visit_is_stored_with_visitor_and_utc_microseconds(site):
     assert page_times(response.text) == [timestamp]  # shown to the microsecond
 
 
+@pytest.mark.spec(2)
 def test_page_lists_ten_newest_first_including_this_visit(site):
     seed(site, 15)
 
@@ -53,11 +55,13 @@ def test_page_lists_ten_newest_first_including_this_visit(site):
     assert response.text.index("the-newest") < response.text.index("seed")
 
 
+@pytest.mark.spec(2)
 def test_every_page_shows_its_own_visit(site):
     for number in range(12):
         assert f"reader-{number}<" in site.visit(f"reader-{number}").text
 
 
+@pytest.mark.spec(3, 11)
 @pytest.mark.parametrize("stored, shows_cutoff", [(19, False), (20, True)])
 def test_cutoff_is_shown_only_when_a_trim_is_enqueued(site, stored, shows_cutoff):
     seed(site, stored)
@@ -69,6 +73,7 @@ def test_cutoff_is_shown_only_when_a_trim_is_enqueued(site, stored, shows_cutoff
         assert page_cutoff(html) == page_times(html)[-1]
 
 
+@pytest.mark.spec(4)
 def test_html_in_user_agent_is_escaped(site):
     html = site.visit("<script>alert('x')</script><b>bold</b>").text
 
@@ -76,6 +81,7 @@ def test_html_in_user_agent_is_escaped(site):
     assert "&lt;script&gt;alert(" in html
 
 
+@pytest.mark.spec(4)
 def test_non_ascii_user_agent_is_kept(site):
     agent = "Mozilla/5.0 (Zürich; 日本語; Ωmega)"
 
@@ -86,6 +92,7 @@ def test_non_ascii_user_agent_is_kept(site):
     assert site.storage.visits()[0][1] == f"127.0.0.1: {agent}"
 
 
+@pytest.mark.spec(4)
 @pytest.mark.parametrize("agent", ["a" * 3000, "é" * 1500, "x" + "日本" * 600])
 def test_long_user_agent_is_shortened_on_a_character_boundary(site, agent):
     response = site.visit(agent.encode("utf-8"))
@@ -97,6 +104,7 @@ def test_long_user_agent_is_shortened_on_a_character_boundary(site, agent):
     assert f"127.0.0.1: {agent}".startswith(visitor)
 
 
+@pytest.mark.spec(4)
 def test_invalid_utf8_in_user_agent_is_not_an_error(site):
     response = site.visit(b"bad \xff\xfe bytes")
 
@@ -104,6 +112,7 @@ def test_invalid_utf8_in_user_agent_is_not_an_error(site):
     assert "bad" in site.storage.visits()[0][1]
 
 
+@pytest.mark.spec(11)
 def test_steady_traffic_enqueues_one_trim_per_slack_plus_one_visits(site):
     mark = site.log_mark()
 
@@ -118,6 +127,7 @@ def test_steady_traffic_enqueues_one_trim_per_slack_plus_one_visits(site):
     assert site.storage.count() <= 20
 
 
+@pytest.mark.spec(11)
 def test_storage_settles_at_most_ten_plus_slack_after_traffic_stops(site):
     for number in range(200):
         site.visit(f"burst-{number}")
@@ -128,6 +138,7 @@ def test_storage_settles_at_most_ten_plus_slack_after_traffic_stops(site):
     assert len(page_times(site.visit().text)) == 10
 
 
+@pytest.mark.spec(0)
 @pytest.mark.parametrize(
     "method, path, status",
     [

@@ -66,6 +66,8 @@ def kind(command):
         return "diff"
     if words[0] == "cd" and (REPO / words[1]).is_dir():
         return "cd"
+    if words[:2] == ["make", "verify"]:
+        return "verify"
     return "unknown"
 
 
@@ -167,3 +169,15 @@ def test_gcloud_command_and_its_flags_exist(command):
     help_text = ANSI.sub("", done.stdout)
     missing = [flag for flag in flags if not re.search(rf"{flag}\b", help_text)]
     assert not missing, f"{command}: no such flag {missing}"
+
+
+@pytest.mark.parametrize(
+    "command", sorted({c for _, c in COMMANDS if kind(c) == "verify"})
+)
+def test_verify_passes_on_the_stage_it_names(command):
+    done = subprocess.run(
+        shlex.split(command), cwd=REPO, capture_output=True, text=True, timeout=600
+    )
+
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-1000:]
+    assert "All checked SPEC items pass" in done.stdout

@@ -26,7 +26,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPTS = ["launch.py", "prereqs.py", "ensure_venv.py", "diff-stages", "bench.py"]
+SCRIPTS = [
+    "launch.py",
+    "prereqs.py",
+    "ensure_venv.py",
+    "diff-stages",
+    "bench.py",
+    "verify",
+]
 
 
 def run(*args, env=None, cwd=REPO):

@@ -1,0 +1,53 @@
+# Copyright 2026 The VisitMe codelab authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""SPEC items 15 and 16: offline import, and a folder that deploys as it is."""
+
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import STAGES
+from stage import REPO
+
+
+@pytest.mark.spec(15)
+def test_import_main_works_offline_with_no_configuration(stage):
+    # The stage's own environment, with no project, credentials or emulator.
+    done = subprocess.run(
+        [stage.python, "-B", "-c", "import main"],
+        cwd=REPO / stage.name,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": os.environ["PATH"]},
+    )
+
+    assert done.returncode == 0, done.stderr.strip().splitlines()[-1:]
+
+
+@pytest.mark.spec(16)
+@pytest.mark.parametrize("name", STAGES)
+def test_folder_has_what_gcloud_app_deploy_needs(name):
+    folder = REPO / name
+    pins = (folder / "requirements.txt").read_text().split("\n")
+    pins = [line.split("#")[0].strip() for line in pins]
+
+    assert re.search(r"^runtime: python3\d+", (folder / "app.yaml").read_text(), re.M)
+    assert (folder / ".gcloudignore").is_file(), "no .gcloudignore"
+    unpinned = [line for line in pins if line and "==" not in line]
+    assert not unpinned, f"requirements.txt has unpinned lines: {unpinned}"
+    assert "gcloud app deploy" in (folder / "README.md").read_text()
