@@ -30,7 +30,7 @@ import pytest
 
 import launch
 from conftest import STAGES
-from stage import Stage, page_cutoff
+from stage import PROJECT, Stage, page_cutoff
 
 CLOUD_STAGES = [name for name in STAGES if Stage(name, "/dev/null").kind == "cloud"]
 OLD = datetime.datetime(2026, 1, 1)
@@ -86,7 +86,7 @@ def test_page_stays_up_while_the_queue_is_down_and_trims_resume(stage):
 
 
 @pytest.mark.spec(6)
-def test_stopped_datastore_gives_503_with_a_short_message(stage):
+def test_stopped_datastore_gives_503_then_recovers_without_a_restart(stage):
     urllib.request.urlopen(f"http://{stage.datastore}/shutdown", b"", timeout=10)
     assert stage.wait_for(lambda: not listening(int(stage.datastore.split(":")[1])))
 
@@ -98,3 +98,14 @@ def test_stopped_datastore_gives_503_with_a_short_message(stage):
     assert response.text.count("\n") == 1 and len(response.text) < 120
     assert "Traceback" not in response.text
     assert time.monotonic() - started < 30
+
+    # Back on the same port: the app recovers by itself, with no restart.
+    port = int(stage.datastore.split(":")[1])
+    restarted = launch.start_datastore_emulator(port, PROJECT)
+    try:
+        back = stage.wait_for(
+            lambda: stage.visit("datastore-back").status_code == 200, timeout=90
+        )
+        assert back, "the page did not recover once the datastore was back"
+    finally:
+        launch.stop_datastore_emulator(restarted, port)

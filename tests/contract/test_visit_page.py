@@ -14,6 +14,8 @@
 
 """SPEC items 1-4 and 11: the visit page, over HTTP, on every stage."""
 
+import collections
+import concurrent.futures
 import datetime
 
 import pytest
@@ -151,3 +153,28 @@ def test_unknown_paths_and_methods_are_not_errors(site, method, path, status):
     response = site.session.request(method, f"{site.url}{path}")
 
     assert response.status_code == status
+
+
+@pytest.mark.spec(2, 11)
+def test_load_of_8_clients_gets_no_errors_and_storage_converges(site):
+    seed(site, 10)  # so that every page, even the first, has 10 to list
+
+    def one_visit(number):
+        response = site.session.get(
+            f"{site.url}/", headers={"User-Agent": f"load-{number}"}, timeout=60
+        )
+        return response.status_code, page_times(response.text)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as clients:
+        answers = list(clients.map(one_visit, range(400)))
+
+    statuses = collections.Counter(status for status, _ in answers)
+    assert statuses == {200: 400}, f"answers under load: {dict(statuses)}"
+    bad = [
+        times
+        for _, times in answers
+        if len(times) != 10 or times != sorted(times, reverse=True)
+    ]
+    assert not bad, f"{len(bad)} pages did not list 10 visits newest first"
+    settled = site.wait_for(lambda: site.storage.count() <= 20, timeout=60)
+    assert settled, f"{site.storage.count()} visits stored a minute after the load"
