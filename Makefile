@@ -13,12 +13,12 @@ TESTS_VENV := .venv/tests
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test diff verify bench notebooks jupyter prereqs lint unit types \
-	check-notebooks contract
+	check-notebooks browser contract
 
 run:
 	@$(PYTHON) scripts/launch.py $(MODULE)
 
-test: prereqs lint unit types check-notebooks contract
+test: prereqs lint unit types check-notebooks browser contract
 
 diff:
 	@$(PYTHON) scripts/diff-stages $(FROM) $(TO)
@@ -73,6 +73,17 @@ jupyter:
 	@$(PYTHON) scripts/ensure_venv.py .venv/jupyter notebooks/requirements-lab.txt
 	cd notebooks && ../.venv/jupyter/bin/jupyter lab --ip=127.0.0.1 --port=8888 \
 	  --no-browser $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# Debian's Chromium for the browser test; nothing downloads a browser of its own.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Chromium from Debian's packages ..."; \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "error: missing: Chromium, for the browser test;" \
+	      "run 'sudo apt-get install chromium'" >&2; exit 1; \
+	  fi; }
 
 contract: $(TESTS_VENV)/installed.txt
 	$(TESTS_VENV)/bin/python -m pytest tests
