@@ -176,15 +176,22 @@ def seed(count, start=T0):
     return visits
 
 
-def test_import_makes_no_service_call():
-    done = subprocess.run(
+def import_main(**env):
+    """Import main in a fresh Python with only PATH and env set (no project,
+    emulator or credentials); return the finished process."""
+    return subprocess.run(
         [sys.executable, "-B", "-c", "import main; print(main.app.name)"],
         cwd=Path(__file__).parent,
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": os.environ["PATH"]},  # no project, no emulator, no credentials
+        env={"PATH": os.environ["PATH"], **env},
     )
+
+
+def test_import_makes_no_service_call():
+    done = import_main()
+
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "main"
 
@@ -350,14 +357,7 @@ def test_settings_come_from_the_environment():
 
 @pytest.mark.parametrize("value", ["", "ten", "-1", "1.5"])
 def test_bad_trim_slack_stops_the_app_with_one_line(value):
-    done = subprocess.run(
-        [sys.executable, "-B", "-c", "import main"],
-        cwd=Path(__file__).parent,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": os.environ["PATH"], "TRIM_SLACK": value},
-    )
+    done = import_main(TRIM_SLACK=value)
 
     assert done.returncode == 1
     assert done.stderr == (
