@@ -22,13 +22,16 @@ import pytest
 
 from stage import page_cutoff, page_times
 
-OLD = datetime.datetime(2026, 1, 1, 12, 0, 0, 123456)
 
+def seed(site, count):
+    """Store count visits one millisecond apart, oldest first, ending now.
 
-def seed(site, count, start=OLD):
-    """Store count old visits one millisecond apart, oldest first."""
+    Recent on purpose: an earlier test's trim may still be on its way through
+    the queue, and it rightly deletes every visit older than its cutoff.
+    """
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     step = datetime.timedelta(milliseconds=1)
-    return site.storage.put([start + i * step for i in range(count)])
+    return site.storage.put([now - (count - i) * step for i in range(count)])
 
 
 @pytest.mark.spec(1)
