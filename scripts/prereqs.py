@@ -17,21 +17,34 @@
 Usage: python3 scripts/prereqs.py
 
 Prints nothing and exits 0 when Python 3.11+, the Google Cloud CLI with its
-app-engine-python and cloud-datastore-emulator components, and Java are all
-there. Otherwise prints one line per missing tool, naming it and how to
-install it, and exits 1.
+app-engine-python and cloud-datastore-emulator components, and Java 11+ are
+all there. Otherwise prints one line per missing tool, naming it and the one
+command that installs it here, and exits 1.
 """
 
 import argparse
+import functools
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 INSTALL_CLI = "https://cloud.google.com/sdk/docs/install"
+# The components needed, each with its Debian/RPM package as the CLI's own
+# .install/component_mapping.yaml names it (CLI 528), for a CLI without that file.
+COMPONENTS = {
+    "app-engine-python": "google-cloud-cli-app-engine-python",
+    "cloud-datastore-emulator": "google-cloud-cli-datastore-emulator",
+}
+# `gcloud emulators datastore start` refuses a Java below 11 (CLI 528,
+# lib/surface/emulators/datastore/start.py, RequireJavaInstalled(min_version=11)).
+MIN_JAVA = 11
 
 
+@functools.cache  # it may ask gcloud itself, which takes a second
 def find_sdk_root():
     """Return the Google Cloud CLI's install folder, or None if gcloud is absent."""
     gcloud = shutil.which("gcloud")
@@ -68,6 +81,83 @@ def has_component(sdk_root, component):
     return (sdk_root / "platform" / component).is_dir()
 
 
+def package_managed(sdk_root):
+    """Say whether apt or dnf installed the CLI, so `gcloud components` is off."""
+    # gcloud refuses `components install` when "disable_updater" is true in
+    # lib/googlecloudsdk/core/config.json (core/config.py InstallationConfig,
+    # core/updater/update_manager.py _CheckIfDisabledAndThrowError); the
+    # Debian package google-cloud-cli ships that file with it set.
+    config = sdk_root / "lib" / "googlecloudsdk" / "core" / "config.json"
+    try:
+        return json.loads(config.read_text()).get("disable_updater") is True
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def sdk_mapping(sdk_root, name):
+    """Read one of the CLI's `key: value` files in .install/, or {} without it."""
+    try:
+        text = (sdk_root / ".install" / name).read_text()
+    except OSError:
+        return {}
+    pairs = (line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def install_command(sdk_root, component):
+    """Return the one command that installs a component into this CLI."""
+    if not package_managed(sdk_root):
+        return f"gcloud components install {component}"
+    # What gcloud itself prints when it refuses: the package from
+    # component_mapping.yaml in the command_mapping.yaml "update" template.
+    packages = sdk_mapping(sdk_root, "component_mapping.yaml")
+    commands = sdk_mapping(sdk_root, "command_mapping.yaml")
+    template = commands.get("update", "sudo apt-get install {package}")
+    return template.format(package=packages.get(component, COMPONENTS[component]))
+
+
+def parse_java_version(text):
+    """Return the major version that `java -version` printed, or None."""
+    # Read as gcloud reads it (command_lib/util/java.py RequireJavaInstalled):
+    # "1.8.0_401" is 8; "17.0.15", "21" and "21-ea" are 17, 21 and 21.
+    legacy = re.search(r'version "1\.(\d+)', text)
+    match = legacy or re.search(r'version "([1-9]\d*)', text)
+    return int(match.group(1)) if match else None
+
+
+def java_version(java):
+    """Return the major version of a java executable, or None if it cannot say."""
+    try:
+        done = subprocess.run(
+            [java, "-version"],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode:  # gcloud calls this java unusable
+        return None
+    return parse_java_version(done.stderr + done.stdout)
+
+
+def java_problem():
+    """Return a line if Java is absent, below 11, or of unknown version."""
+    need = f"Java {MIN_JAVA} or newer (the Datastore emulator runs on it)"
+    install = "install a JDK, e.g. 'apt-get install default-jre-headless'"
+    java = shutil.which("java")
+    if java is None:
+        return f"missing: {need}; {install}"
+    version = java_version(java)
+    if version is None:  # gcloud refuses to start the emulator on it too
+        return f"could not tell the version of {java} ('java -version'); need {need}"
+    if version < MIN_JAVA:
+        return f"missing: {need}; found Java {version} at {java}; {install}"
+    return None
+
+
 def missing():
     """Return one line for each prerequisite that is not installed."""
     problems = []
@@ -83,18 +173,15 @@ def missing():
             f"missing: the Google Cloud CLI (gcloud); install it from {INSTALL_CLI}"
         )
     else:
-        for component in ("app-engine-python", "cloud-datastore-emulator"):
+        for component in COMPONENTS:
             if not has_component(sdk_root, component):
                 problems.append(
-                    f"missing: the Google Cloud CLI component {component}; run "
-                    f"'gcloud components install {component}' (or apt-get install "
-                    f"google-cloud-cli-{component})"
+                    f"missing: the Google Cloud CLI component {component}; "
+                    f"run '{install_command(sdk_root, component)}'"
                 )
-    if shutil.which("java") is None:
-        problems.append(
-            "missing: Java 11 or newer (the Datastore emulator runs on it); "
-            "install a JDK, e.g. 'apt-get install default-jre-headless'"
-        )
+    java = java_problem()
+    if java:
+        problems.append(java)
     return problems
 
 
