@@ -15,13 +15,20 @@
 """Unit tests for main.py on the App Engine testbed's local service stubs."""
 
 import datetime
+import decimal
+import json
 import os
+import subprocess
+import sys
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from google.appengine.api import datastore_errors, taskqueue
 from google.appengine.datastore import datastore_stub_util
 from google.appengine.ext import ndb, testbed
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import main
 
@@ -137,6 +144,8 @@ def test_trim_slack_zero_enqueues_whenever_anything_is_older(bed, client, monkey
         ("1795738176.161915", datetime.datetime(2026, 11, 27, 0, 9, 36, 161915)),
         ("1795738176.1", datetime.datetime(2026, 11, 27, 0, 9, 36, 100000)),
         ("253402300799.999999", datetime.datetime(9999, 12, 31, 23, 59, 59, 999999)),
+        ("-1", datetime.datetime(1969, 12, 31, 23, 59, 59)),
+        ("-62135596800", datetime.datetime(1, 1, 1)),
     ],
 )
 def test_parse_cutoff_reads_exact_epoch_seconds(text, expected):
@@ -153,7 +162,7 @@ def test_parse_cutoff_reads_exact_epoch_seconds(text, expected):
         "NaN",
         "inf",
         "-Infinity",
-        "-1",
+        "-62135596800.000001",
         "1e20",
         "253402300800",
         "1.0000001",
@@ -313,5 +322,101 @@ def test_unreachable_datastore_gives_503_without_a_trace(client, monkeypatch):
 
 
 def test_import_makes_no_service_call():
-    assert main.app.name == "main"
-    assert main.QUEUE_NAME == "default"
+    done = subprocess.run(
+        [sys.executable, "-B", "-c", "import main; print(main.app.name)"],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": os.environ["PATH"]},  # no project, no API server, no credentials
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "main"
+
+
+# Properties of the payload path, checked by Hypothesis on generated input.
+
+FIRST = datetime.datetime(1, 1, 1)  # the Datastore's earliest time
+LAST = datetime.datetime(9999, 12, 31, 23, 59, 59, 999999)  # and its latest
+MICRO = datetime.timedelta(microseconds=1)
+# Generated input, not a saved example database, so the tree stays clean.
+PROPERTY = settings(
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+# Text shaped like a decimal number: where exact parsing has its edge cases.
+NUMBERS = st.from_regex(r"\A[+-]?[0-9]{0,14}(\.[0-9]{0,45})?([eE][+-]?[0-9]{1,12})?\Z")
+CUTOFFS = st.datetimes(min_value=FIRST, max_value=LAST)
+TEXTS = st.one_of(st.text(), NUMBERS, CUTOFFS.map(main.cutoff_text))
+CONTENT_TYPES = st.one_of(
+    st.sampled_from(
+        ["application/x-www-form-urlencoded", "application/json", "text/plain", ""]
+    ),
+    st.text(st.characters(codec="latin-1", exclude_categories=["Cc"]), max_size=40),
+)
+BODIES = st.one_of(
+    st.binary(max_size=200),
+    TEXTS.map(lambda text: urllib.parse.urlencode({"oldest": text}).encode()),
+    st.one_of(TEXTS, st.none(), st.integers(), st.floats()).map(
+        lambda value: json.dumps({"oldest": value}).encode()
+    ),
+)
+
+
+@PROPERTY
+@given(TEXTS)
+def test_parse_cutoff_returns_the_exact_time_or_raises_value_error(text):
+    try:
+        when = main.parse_cutoff(text)
+    except ValueError:
+        return
+    assert decimal.Decimal(text) == decimal.Decimal(main.cutoff_text(when))
+
+
+@PROPERTY
+@given(CUTOFFS)
+def test_cutoff_text_and_parse_cutoff_round_trip_every_datastore_time(when):
+    assert main.parse_cutoff(main.cutoff_text(when)) == when
+
+
+def seed_times(times):
+    """Replace every stored visit with visits at these times, oldest first."""
+    ndb.delete_multi(main.Visit.query().fetch(keys_only=True))
+    ndb.put_multi([main.Visit(visitor="seed", timestamp=t) for t in times])
+    return sorted(times)
+
+
+def stored_times():
+    """Return the stored visits' times, oldest first."""
+    return [v.timestamp for v in main.Visit.query().order(main.Visit.timestamp)]
+
+
+@PROPERTY
+@given(CONTENT_TYPES, BODIES)
+def test_any_task_body_gets_200_or_400_and_deletes_only_the_oldest(
+    client, content_type, body
+):
+    seeded = seed_times([FIRST, T0 - MICRO, T0, T0 + MICRO, LAST])
+    headers = {**QUEUE, "Content-Type": content_type}
+
+    response = client.post("/trim", headers=headers, data=body)
+
+    left = stored_times()
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert left == seeded
+    assert left == seeded[len(seeded) - len(left) :]  # only the oldest went
+    assert LAST in left  # no cutoff lies past the last time a visit can hold
+
+
+@PROPERTY
+@given(st.datetimes(min_value=FIRST + MICRO, max_value=LAST - MICRO))
+def test_a_well_formed_task_deletes_exactly_the_visits_older_than_it(client, cutoff):
+    seeded = seed_times([FIRST, cutoff - MICRO, cutoff, cutoff + MICRO, LAST])
+    body = {"oldest": main.cutoff_text(cutoff)}
+
+    response = client.post("/trim", headers=QUEUE, data=body)
+
+    assert response.status_code == 200
+    assert stored_times() == sorted({t for t in seeded if t >= cutoff})

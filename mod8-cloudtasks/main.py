@@ -51,7 +51,11 @@ PROJECT = os.environ.get("GOOGLE_CLOUD_PROJECT", "")
 BATCH_SIZE = 500  # keys per delete: the Datastore's limit for one commit
 MAX_INDEXED_BYTES = 1500  # the Datastore's limit for an indexed string
 EPOCH = datetime.datetime(1970, 1, 1)
-LAST_MICROS = 253402300799999999  # 9999-12-31 23:59:59.999999 UTC
+# The Datastore's range of times, in epoch seconds: 0001-01-01 to 9999-12-31.
+FIRST_SECOND = decimal.Decimal(-62135596800)  # 0001-01-01 00:00:00 UTC
+LAST_SECOND = decimal.Decimal("253402300799.999999")  # 9999-12-31 23:59:59.999999
+# Exact arithmetic: a digit that would be rounded away raises decimal.Inexact.
+EXACT = decimal.Context(prec=40, traps=[decimal.Inexact])
 
 DATASTORE_DOWN = (exceptions.ServiceUnavailable, exceptions.RetryError)
 QUEUE_DOWN = (exceptions.GoogleAPIError,)
@@ -120,7 +124,8 @@ def enqueue_trim(oldest):
 def cutoff_text(when):
     """Write a UTC datetime as exact epoch seconds, e.g. '1795738176.161915'."""
     micros = (when - EPOCH) // datetime.timedelta(microseconds=1)
-    return f"{micros // 10**6}.{micros % 10**6:06d}"
+    seconds, fraction = divmod(abs(micros), 10**6)
+    return f"{'-' if micros < 0 else ''}{seconds}.{fraction:06d}"
 
 
 def parse_cutoff(text):
@@ -133,11 +138,12 @@ def parse_cutoff(text):
         raise ValueError(f"cutoff is not a number: {text[:40]!r}") from None
     if not seconds.is_finite():
         raise ValueError(f"cutoff is not finite: {text[:40]!r}")
-    micros = seconds.scaleb(6)
-    if micros != micros.to_integral_value():
-        raise ValueError(f"cutoff is finer than a microsecond: {text[:40]!r}")
-    if not 0 <= micros <= LAST_MICROS:
+    if not FIRST_SECOND <= seconds <= LAST_SECOND:
         raise ValueError(f"cutoff is out of range: {text[:40]!r}")
+    try:
+        micros = seconds.scaleb(6, EXACT).to_integral_exact(context=EXACT)
+    except decimal.Inexact:
+        raise ValueError(f"cutoff is finer than a microsecond: {text[:40]!r}") from None
     return EPOCH + datetime.timedelta(microseconds=int(micros))
 
 

@@ -15,115 +15,59 @@
 """Unit tests for main.py, on the Datastore and Cloud Tasks emulators.
 
 Cloud NDB and Cloud Tasks have no in-process stubs, so these tests start the
-real local emulators: the Datastore emulator from the Google Cloud CLI, and the
-Cloud Tasks emulator from the repository's .venv/tasks-emulator (`make test`
-installs it). A queue that refuses is a real closed port, not a mock.
+real local emulators, started by the same helpers as `make run`
+(scripts/launch.py): the Datastore emulator from the Google Cloud CLI, and the
+Cloud Tasks emulator in the repository's .venv/tasks-emulator. A queue that
+refuses is a real closed port, not a mock.
 """
 
-import contextlib
 import datetime
+import decimal
+import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
+import urllib.parse
 from pathlib import Path
 
 import pytest
 from google.cloud import ndb
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+import launch  # the repository's scripts/launch.py: how `make run` starts servers
 import main
 
 PROJECT = "unit-tests"
 QUEUE = {"X-AppEngine-QueueName": "default"}
 T0 = datetime.datetime(2026, 3, 8, 6, 59, 59, 999999)
-REPO = Path(__file__).resolve().parent.parent
-TASKS_PYTHON = REPO / ".venv" / "tasks-emulator" / "bin" / "python"
-
-
-def free_port():
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_ready(port, process):
-    """Wait until the server on port answers HTTP (any status)."""
-    for _ in range(300):
-        assert process.poll() is None, "the server stopped during start"
-        with contextlib.suppress(OSError):
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing answered on port {port}")
-
-
-def stop(process):
-    """Stop a server and its process group."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    process.wait(15)
 
 
 @pytest.fixture(scope="session")
 def datastore():
     """Run the Datastore emulator in Firestore-in-Datastore mode for the tests."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            "gcloud",
-            "beta",
-            "emulators",
-            "datastore",
-            "start",
-            "--no-store-on-disk",
-            "--use-firestore-in-datastore-mode",
-            f"--host-port=127.0.0.1:{port}",
-            f"--project={PROJECT}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    wait_until_ready(port, process)
-    os.environ["DATASTORE_EMULATOR_HOST"] = f"127.0.0.1:{port}"
-    os.environ["GOOGLE_CLOUD_PROJECT"] = PROJECT
-    yield port
-    with contextlib.suppress(OSError):
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/shutdown", b"", timeout=5)
-    stop(process)
+    port = launch.free_port()
+    process = launch.start_datastore_emulator(port, PROJECT)
+    try:
+        launch.wait_for_http(f"http://127.0.0.1:{port}/", process, 60)
+        os.environ["DATASTORE_EMULATOR_HOST"] = f"127.0.0.1:{port}"
+        os.environ["GOOGLE_CLOUD_PROJECT"] = PROJECT
+        yield port
+    finally:
+        launch.stop_datastore_emulator(process, port)
 
 
 @pytest.fixture(scope="session")
 def tasks_emulator():
     """Run the Cloud Tasks emulator with the app's queue; return its address."""
-    if not TASKS_PYTHON.exists():
-        pytest.fail("no .venv/tasks-emulator: run these tests with `make test`")
-    port, script = free_port(), REPO / "scripts" / "tasks_emulator.py"
-    process = subprocess.Popen(
-        [
-            TASKS_PYTHON,
-            script,
-            "serve",
-            f"--port={port}",
-            f"--target-port={free_port()}",
-            "--max-attempts=1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    queue = f"projects/{PROJECT}/locations/us-central1/queues/default"
-    subprocess.run(
-        [TASKS_PYTHON, script, "create-queue", f"--port={port}", f"--queue={queue}"],
-        check=True,
-        stderr=subprocess.DEVNULL,
-    )
-    yield f"127.0.0.1:{port}"
-    stop(process)
+    port = launch.free_port()
+    process = launch.start_tasks_emulator(port, app_port=launch.free_port())
+    try:
+        queue = f"projects/{PROJECT}/locations/us-central1/queues/default"
+        launch.create_queue(port, queue)
+        yield f"127.0.0.1:{port}"
+    finally:
+        launch.stop(process)
 
 
 @pytest.fixture
@@ -221,7 +165,7 @@ def test_task_is_an_app_engine_request_with_the_exact_cutoff_as_json(client):
 
 
 def test_queue_that_refuses_leaves_the_page_at_200(client, monkeypatch, caplog):
-    monkeypatch.setenv("CLOUD_TASKS_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("CLOUD_TASKS_EMULATOR_HOST", f"127.0.0.1:{launch.free_port()}")
     main.tasks_client.cache_clear()
     seed(20)
 
@@ -309,7 +253,7 @@ def test_long_user_agent_is_cut_on_a_character_boundary(client):
 
 def test_unreachable_datastore_gives_503_without_a_trace(monkeypatch):
     # A real refusal: a Cloud NDB client aimed at a port where nothing listens.
-    monkeypatch.setenv("DATASTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("DATASTORE_EMULATOR_HOST", f"127.0.0.1:{launch.free_port()}")
 
     with ndb.Client(project=PROJECT).context(), main.app.test_request_context("/"):
         response = main.app.full_dispatch_request()
@@ -317,3 +261,95 @@ def test_unreachable_datastore_gives_503_without_a_trace(monkeypatch):
     assert response.status_code == 503
     assert response.mimetype == "text/plain"
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+# Properties of the payload path, checked by Hypothesis on generated input.
+
+FIRST = datetime.datetime(1, 1, 1)  # the Datastore's earliest time
+LAST = datetime.datetime(9999, 12, 31, 23, 59, 59, 999999)  # and its latest
+MICRO = datetime.timedelta(microseconds=1)
+# Generated input, not a saved example database, so the tree stays clean.
+PROPERTY = settings(
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+# Text shaped like a decimal number: where exact parsing has its edge cases.
+NUMBERS = st.from_regex(r"\A[+-]?[0-9]{0,14}(\.[0-9]{0,45})?([eE][+-]?[0-9]{1,12})?\Z")
+CUTOFFS = st.datetimes(min_value=FIRST, max_value=LAST)
+TEXTS = st.one_of(st.text(), NUMBERS, CUTOFFS.map(main.cutoff_text))
+CONTENT_TYPES = st.one_of(
+    st.sampled_from(
+        ["application/x-www-form-urlencoded", "application/json", "text/plain", ""]
+    ),
+    st.text(st.characters(codec="latin-1", exclude_categories=["Cc"]), max_size=40),
+)
+BODIES = st.one_of(
+    st.binary(max_size=200),
+    TEXTS.map(lambda text: urllib.parse.urlencode({"oldest": text}).encode()),
+    st.one_of(TEXTS, st.none(), st.integers(), st.floats()).map(
+        lambda value: json.dumps({"oldest": value}).encode()
+    ),
+)
+
+
+@PROPERTY
+@given(TEXTS)
+def test_parse_cutoff_returns_the_exact_time_or_raises_value_error(text):
+    try:
+        when = main.parse_cutoff(text)
+    except ValueError:
+        return
+    assert decimal.Decimal(text) == decimal.Decimal(main.cutoff_text(when))
+
+
+@PROPERTY
+@given(CUTOFFS)
+def test_cutoff_text_and_parse_cutoff_round_trip_every_datastore_time(when):
+    assert main.parse_cutoff(main.cutoff_text(when)) == when
+
+
+def seed_times(times):
+    """Replace every stored visit with visits at these times, oldest first."""
+
+    def replace():
+        ndb.delete_multi(main.Visit.query().fetch(keys_only=True))
+        ndb.put_multi([main.Visit(visitor="seed", timestamp=t) for t in times])
+
+    in_ndb(replace)
+    return sorted(times)
+
+
+def stored_times():
+    """Return the stored visits' times, oldest first."""
+    return [visit.timestamp for visit in stored()]
+
+
+@PROPERTY
+@given(CONTENT_TYPES, BODIES)
+def test_any_task_body_gets_200_or_400_and_deletes_only_the_oldest(
+    client, content_type, body
+):
+    seeded = seed_times([FIRST, T0 - MICRO, T0, T0 + MICRO, LAST])
+    headers = {**QUEUE, "Content-Type": content_type}
+
+    response = client.post("/trim", headers=headers, data=body)
+
+    left = stored_times()
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert left == seeded
+    assert left == seeded[len(seeded) - len(left) :]  # only the oldest went
+    assert LAST in left  # no cutoff lies past the last time a visit can hold
+
+
+@PROPERTY
+@given(st.datetimes(min_value=FIRST + MICRO, max_value=LAST - MICRO))
+def test_a_well_formed_task_deletes_exactly_the_visits_older_than_it(client, cutoff):
+    seeded = seed_times([FIRST, cutoff - MICRO, cutoff, cutoff + MICRO, LAST])
+    body = {"oldest": main.cutoff_text(cutoff)}
+
+    response = client.post("/trim", headers=QUEUE, json=body)
+
+    assert response.status_code == 200
+    assert stored_times() == sorted({t for t in seeded if t >= cutoff})

@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Self
 
@@ -72,7 +73,10 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Return the record as {"severity", "message", ...its json_fields}."""
-        entry = {"severity": record.levelname, "message": record.getMessage()}
+        # The base format() puts a traceback after the message: Error Reporting
+        # reads it there, in the "message" field of a JSON log entry
+        # (https://cloud.google.com/error-reporting/docs/formatting-error-messages).
+        entry = {"severity": record.levelname, "message": super().format(record)}
         return json.dumps(entry | getattr(record, "json_fields", {}))
 
 
@@ -99,7 +103,10 @@ def configure_logging() -> None:
 try:
     settings = Settings.from_env()
 except ValueError as err:
-    raise SystemExit(f"Bad configuration: {err}") from None
+    # Exit 4 is gunicorn's APP_LOAD_ERROR: its arbiter then stops the server, where
+    # any other code (1, from SystemExit("...")) has it boot the worker again, forever.
+    print(f"Bad configuration: {err}", file=sys.stderr)
+    raise SystemExit(4) from None
 configure_logging()
 app = Flask(__name__)
 app.wsgi_app = ndb_wsgi_middleware(app.wsgi_app)  # type: ignore[method-assign,assignment]
@@ -108,7 +115,11 @@ SHOWN = 10
 BATCH_SIZE = 500  # keys per delete: the Datastore's limit for one commit
 MAX_INDEXED_BYTES = 1500  # the Datastore's limit for an indexed string
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
-LAST_MICROS = 253402300799999999  # 9999-12-31 23:59:59.999999 UTC
+# The Datastore's range of times, in epoch seconds: 0001-01-01 to 9999-12-31.
+FIRST_SECOND = decimal.Decimal(-62135596800)  # 0001-01-01 00:00:00 UTC
+LAST_SECOND = decimal.Decimal("253402300799.999999")  # 9999-12-31 23:59:59.999999
+# Exact arithmetic: a digit that would be rounded away raises decimal.Inexact.
+EXACT = decimal.Context(prec=40, traps=[decimal.Inexact])
 
 DATASTORE_DOWN = (exceptions.ServiceUnavailable, exceptions.RetryError)
 QUEUE_DOWN = (exceptions.GoogleAPIError,)
@@ -189,7 +200,8 @@ def enqueue_trim(oldest: datetime.datetime) -> bool:
 def cutoff_text(when: datetime.datetime) -> str:
     """Write a UTC datetime as exact epoch seconds, e.g. '1795738176.161915'."""
     micros = (when - EPOCH) // datetime.timedelta(microseconds=1)
-    return f"{micros // 10**6}.{micros % 10**6:06d}"
+    seconds, fraction = divmod(abs(micros), 10**6)
+    return f"{'-' if micros < 0 else ''}{seconds}.{fraction:06d}"
 
 
 def parse_cutoff(text: object) -> datetime.datetime:
@@ -202,11 +214,12 @@ def parse_cutoff(text: object) -> datetime.datetime:
         raise ValueError(f"cutoff is not a number: {text[:40]!r}") from None
     if not seconds.is_finite():
         raise ValueError(f"cutoff is not finite: {text[:40]!r}")
-    micros = seconds.scaleb(6)
-    if micros != micros.to_integral_value():
-        raise ValueError(f"cutoff is finer than a microsecond: {text[:40]!r}")
-    if not 0 <= micros <= LAST_MICROS:
+    if not FIRST_SECOND <= seconds <= LAST_SECOND:
         raise ValueError(f"cutoff is out of range: {text[:40]!r}")
+    try:
+        micros = seconds.scaleb(6, EXACT).to_integral_exact(context=EXACT)
+    except decimal.Inexact:
+        raise ValueError(f"cutoff is finer than a microsecond: {text[:40]!r}") from None
     return EPOCH + datetime.timedelta(microseconds=int(micros))
 
 
