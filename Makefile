@@ -1,24 +1,27 @@
 # VisitMe migration codelab.
 #   make run [MODULE=mod7-gaetasks]   serve a stage locally (default: the newest)
 #   make test                         lint, unit tests, contract tests: everything
+#   make contract / make tooling      only the contract tests / the scripts' and docs' tests
+#   make check-runtime                each stage's pins install on its runtime's Python
 #   make diff [FROM=... TO=...]       what changes from one stage to the next
 #   make verify DIR=...               check your own migrated folder against SPEC.md
 #   make bench [MODULE=...]           what a stage costs per visit and per trim
 #   make notebooks / make jupyter     refresh the notebooks' outputs / open them
 PYTHON ?= python3
-STAGES := $(sort $(patsubst %/app.yaml,%,$(wildcard mod[0-9]-*/app.yaml)))
+# scripts/stages.py is the one place that knows the stages, oldest first.
+STAGES := $(shell $(PYTHON) scripts/stages.py)
 MODULE ?= $(lastword $(STAGES))
 TESTS_VENV := .venv/tests
 # Keep stage folders free of __pycache__, so that diffing two stages shows code only.
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test diff verify bench notebooks jupyter prereqs lint unit types \
-	check-notebooks browser contract
+	check-notebooks browser contract tooling check-runtime
 
 run:
 	@$(PYTHON) scripts/launch.py $(MODULE)
 
-test: prereqs lint unit types check-notebooks browser contract
+test: prereqs lint unit types check-notebooks browser contract tooling
 
 diff:
 	@$(PYTHON) scripts/diff-stages $(FROM) $(TO)
@@ -44,17 +47,32 @@ unit:
 	@$(PYTHON) scripts/ensure_venv.py .venv/tasks-emulator \
 	  scripts/tasks-emulator-requirements.txt
 	@for stage in $(STAGES); do \
-	  $(PYTHON) scripts/ensure_venv.py .venv/$$stage $$stage/requirements-test.txt \
+	  venv=$$($(PYTHON) scripts/stages.py --format '{venv}' $$stage) \
+	  && $(PYTHON) scripts/ensure_venv.py $$venv $$stage/requirements-test.txt \
 	    scripts/server-requirements.txt \
 	  && echo "== unit tests: $$stage" \
-	  && .venv/$$stage/bin/python -m pytest -q $$stage || exit 1; \
+	  && $$venv/bin/python -m pytest -q $$stage || exit 1; \
 	done
 
-# The finished stage is fully typed (mypy settings are in pyproject.toml).
+# The finished stage is fully typed (mypy settings are in pyproject.toml): checked
+# as the Python its runtime runs (python314: 3.14), and as the local one.
+FINISHED := $(lastword $(STAGES))
+FINISHED_VENV = $(shell $(PYTHON) scripts/stages.py --format '{venv}' $(FINISHED))
+FINISHED_RUNTIME = $(shell $(PYTHON) scripts/stages.py --format '{runtime_python}' \
+	$(FINISHED))
+
 types:
-	@$(PYTHON) scripts/ensure_venv.py .venv/mod9-py3 mod9-py3/requirements-test.txt \
-	  scripts/server-requirements.txt
-	.venv/mod9-py3/bin/mypy --strict mod9-py3/main.py
+	@$(PYTHON) scripts/ensure_venv.py $(FINISHED_VENV) \
+	  $(FINISHED)/requirements-test.txt scripts/server-requirements.txt
+	$(FINISHED_VENV)/bin/mypy --strict --python-version $(FINISHED_RUNTIME) \
+	  $(FINISHED)/main.py
+	$(FINISHED_VENV)/bin/mypy --strict $(FINISHED)/main.py
+
+# Each stage's pinned requirements resolve to wheels for its app.yaml runtime's
+# Python and pass pip check there (asks PyPI; wheels cached in .venv/check-runtime).
+# make tooling runs it too, in tests/scripts/test_check_runtime.py.
+check-runtime:
+	@$(PYTHON) scripts/check_runtime.py $(STAGES)
 
 NOTEBOOKS_VENV := .venv/notebooks
 
@@ -85,5 +103,10 @@ browser:
 	      "run 'sudo apt-get install chromium'" >&2; exit 1; \
 	  fi; }
 
+# The contract tests: SPEC.md against every stage, each on its local servers.
 contract: $(TESTS_VENV)/installed.txt
-	$(TESTS_VENV)/bin/python -m pytest tests
+	$(TESTS_VENV)/bin/python -m pytest tests/contract
+
+# The scripts' and the docs' own tests (the notebook checker's need its venv).
+tooling: $(TESTS_VENV)/installed.txt $(NOTEBOOKS_VENV)/installed.txt
+	$(TESTS_VENV)/bin/python -m pytest tests/scripts tests/docs

@@ -37,7 +37,8 @@ import time
 from pathlib import Path
 
 import launch
-from stage import REPO, Stage
+import stages
+from stage import Stage
 
 FULL = {"visits": 200, "floor": 200, "steady": 500, "burst": 200, "backlog": 5000}
 SMOKE = {"visits": 5, "floor": 5, "steady": 25, "burst": 20, "backlog": 600}
@@ -130,11 +131,9 @@ def measure_backlog(stage, count):
 
 def run(name, counts):
     """Benchmark one stage; return the results."""
-    folder = REPO / name
-    slack = int(launch.app_yaml_env(folder).get("TRIM_SLACK", "10"))
-    kind = "bundled" if launch.stage_kind(folder) == "bundled" else "cloud"
-    env_dir = REPO / ".venv" / (f"devappserver-{name}" if kind == "bundled" else name)
-    warm = env_dir.exists()
+    info = stages.load(name)
+    slack = int(launch.app_yaml_env(info.folder).get("TRIM_SLACK", "10"))
+    warm = info.app_env.exists()
     with tempfile.TemporaryDirectory() as logs:
         stage = Stage(name, Path(logs) / "bench.log")
         try:
@@ -179,8 +178,8 @@ def main():
     args = parser.parse_args()
     name = args.stage.rstrip("/")
     try:
-        launch.stage_kind(REPO / name)
-    except launch.LaunchError as err:
+        stages.load(name)
+    except stages.NotAStage as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     results = run(name, SMOKE if args.smoke else FULL)

@@ -49,10 +49,25 @@ from pathlib import Path
 
 import ensure_venv
 import prereqs
+import stages
 
-REPO = Path(__file__).resolve().parent.parent
-VENVS = REPO / ".venv"
+REPO = stages.REPO
 DEFAULT_PROJECT = "demo-visitme"
+# Each port the launcher uses: its environment variable, default and purpose.
+PORTS = {
+    "PORT": (8080, "the app"),
+    "ADMIN_PORT": (8000, "dev_appserver's admin console (mod7)"),
+    "DATASTORE_EMULATOR_PORT": (8081, "the Datastore emulator (Cloud stages)"),
+    "TASKS_EMULATOR_PORT": (8123, "the Cloud Tasks emulator (Cloud stages)"),
+}
+EPILOG = (
+    "environment:\n"
+    + "\n".join(
+        f"  {name:<24} {purpose}, default {port}"
+        for name, (port, purpose) in PORTS.items()
+    )
+    + f"\n  {'GOOGLE_CLOUD_PROJECT':<24} the project id, default {DEFAULT_PROJECT}\n"
+)
 START_TIMEOUT_S = 180
 MAX_ATTEMPTS = 5  # the queue's bound on deliveries, as in the READMEs' deploy steps
 SERVER_REQUIREMENTS = "scripts/server-requirements.txt"
@@ -73,18 +88,6 @@ class LaunchError(Exception):
     """A problem the user can fix, told in one line."""
 
 
-def stage_kind(folder):
-    """Say which local stack a stage folder needs: 'bundled' or 'cloud'."""
-    app_yaml = folder / "app.yaml"
-    if not folder.is_dir() or not app_yaml.is_file():
-        raise LaunchError(f"{folder.name} is not a stage folder: it has no app.yaml")
-    if not (folder / "main.py").is_file():
-        raise LaunchError(f"{folder.name} is not a stage folder: it has no main.py")
-    if re.search(r"^app_engine_apis:\s*true\b", app_yaml.read_text(), re.MULTILINE):
-        return "bundled"
-    return "cloud"
-
-
 def free_port():
     """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
@@ -92,10 +95,10 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def port_from_env(name, default):
+def port_from_env(name):
     """Read a port number from the environment, or raise LaunchError."""
-    value = os.environ.get(name, str(default))
-    if not value.isdigit() or not 0 < int(value) < 65536:
+    value = os.environ.get(name, str(PORTS[name][0]))
+    if not re.fullmatch(r"[0-9]{1,5}", value) or not 0 < int(value) < 65536:
         raise LaunchError(f"{name} must be a port number (1-65535), not {value!r}")
     return int(value)
 
@@ -137,9 +140,8 @@ def stop(server, timeout=15):
     server.wait()
 
 
-def dev_appserver_command(folder, ports, project, env, storage):
+def dev_appserver_command(stage, ports, project, env, storage, sdk_root):
     """Build the dev_appserver.py command line for a bundled-services stage."""
-    sdk_root = prereqs.find_sdk_root()
     command = [
         prereqs.sdk_python(sdk_root) or sys.executable,
         prereqs.dev_appserver(sdk_root),
@@ -151,7 +153,7 @@ def dev_appserver_command(folder, ports, project, env, storage):
         "--api_host=127.0.0.1",
         f"--api_port={ports['api']}",
         f"--runtime_python_path={sys.executable}",
-        f"--python_virtualenv_path={VENVS / ('devappserver-' + folder.name)}",
+        f"--python_virtualenv_path={stage.devappserver_venv}",
         f"--storage_path={storage}",
         "--support_datastore_emulator=false",
         "--datastore_consistency_policy=consistent",
@@ -160,33 +162,32 @@ def dev_appserver_command(folder, ports, project, env, storage):
         "--watcher_ignore_re=.*__pycache__.*",
     ]
     command += [f"--env_var={item}" for item in [NO_BYTECODE, *env]]
-    return [*command, folder / "app.yaml"]
+    return [*command, stage.folder / "app.yaml"]
 
 
-def run_bundled(folder, project, env):
+def run_bundled(stage, project, env):
     """Serve a bundled-services stage under dev_appserver until stopped."""
     ports = {
-        "app": port_from_env("PORT", 8080),
-        "admin": port_from_env("ADMIN_PORT", 8000),
+        "app": port_from_env("PORT"),
+        "admin": port_from_env("ADMIN_PORT"),
         "api": free_port(),
     }
     with tempfile.TemporaryDirectory(prefix="visitme-") as storage:
         # dev_appserver's own Python is the CLI's: the default python3's newer
         # certifi breaks the requests library that dev_appserver vendors.
+        sdk_root = prereqs.find_sdk_root()
         sdk_env = {
             **os.environ,
-            "CLOUDSDK_PYTHON": prereqs.sdk_python(prereqs.find_sdk_root())
-            or sys.executable,
+            "CLOUDSDK_PYTHON": prereqs.sdk_python(sdk_root) or sys.executable,
         }
-        server = start(
-            dev_appserver_command(folder, ports, project, env, storage), env=sdk_env
-        )
+        command = dev_appserver_command(stage, ports, project, env, storage, sdk_root)
+        server = start(command, env=sdk_env)
         try:
             wait_for_http(
                 f"http://127.0.0.1:{ports['app']}/trim", server, START_TIMEOUT_S
             )
             print(
-                f"\nVisitMe {folder.name} is ready (project {project}):\n"
+                f"\nVisitMe {stage.name} is ready (project {project}):\n"
                 f"  app:       http://127.0.0.1:{ports['app']}\n"
                 f"  admin:     http://127.0.0.1:{ports['admin']}\n"
                 f"  api:       127.0.0.1:{ports['api']}\n"
@@ -210,9 +211,8 @@ def app_yaml_env(folder):
     return env
 
 
-def python_env(name, requirements):
-    """Create or update .venv/NAME from requirement files; return its bin folder."""
-    folder = VENVS / name
+def python_env(folder, requirements):
+    """Create or update the venv folder from requirement files; return its bin."""
     try:
         ensure_venv.ensure(folder, requirements)
     except subprocess.CalledProcessError:
@@ -251,7 +251,8 @@ def stop_datastore_emulator(server, port):
 
 def tasks_emulator(*args):
     """Return the command that runs scripts/tasks_emulator.py with these args."""
-    python = python_env("tasks-emulator", [REPO / TASKS_REQUIREMENTS]) / "python"
+    venv = stages.VENVS / "tasks-emulator"
+    python = python_env(venv, [REPO / TASKS_REQUIREMENTS]) / "python"
     return [python, REPO / "scripts" / "tasks_emulator.py", *args]
 
 
@@ -278,31 +279,31 @@ def create_queue(port, queue):
         raise LaunchError(f"could not create the queue {queue}")
 
 
-def start_app(folder, port, env):
+def start_app(stage, port, env):
     """Start a Cloud stage's app under gunicorn, as App Engine runs it."""
     # A stage's test requirements include its app's; a learner's folder may
     # have only requirements.txt.
-    requirements = folder / "requirements-test.txt"
+    requirements = stage.folder / "requirements-test.txt"
     if not requirements.exists():
-        requirements = folder / "requirements.txt"
-    app_bin = python_env(folder.name, [requirements, REPO / SERVER_REQUIREMENTS])
+        requirements = stage.folder / "requirements.txt"
+    app_bin = python_env(stage.venv, [requirements, REPO / SERVER_REQUIREMENTS])
     command = [
         app_bin / "gunicorn",
         f"--bind=127.0.0.1:{port}",
         "--access-logfile=-",
         "main:app",
     ]
-    return start(command, cwd=folder, env={**QUIET, **env})
+    return start(command, cwd=stage.folder, env={**QUIET, **env})
 
 
-def run_cloud(folder, project, env):
+def run_cloud(stage, project, env):
     """Serve a Cloud NDB + Cloud Tasks stage on the local emulators until stopped."""
     ports = {
-        "app": port_from_env("PORT", 8080),
-        "datastore": port_from_env("DATASTORE_EMULATOR_PORT", 8081),
-        "tasks": port_from_env("TASKS_EMULATOR_PORT", 8123),
+        "app": port_from_env("PORT"),
+        "datastore": port_from_env("DATASTORE_EMULATOR_PORT"),
+        "tasks": port_from_env("TASKS_EMULATOR_PORT"),
     }
-    deployed = app_yaml_env(folder)
+    deployed = app_yaml_env(stage.folder)
     # The queue that app.yaml names, as an operator creates it before deploying.
     queue = (
         f"projects/{project}/locations/{deployed.get('QUEUE_LOCATION', 'us-central1')}"
@@ -322,11 +323,11 @@ def run_cloud(folder, project, env):
         servers.callback(stop, tasks)
         wait_for_http(f"http://127.0.0.1:{ports['datastore']}/", datastore, 60)
         create_queue(ports["tasks"], queue)
-        app = start_app(folder, ports["app"], app_env)
+        app = start_app(stage, ports["app"], app_env)
         servers.callback(stop, app)
         wait_for_http(f"http://127.0.0.1:{ports['app']}/trim", app, 60)
         print(
-            f"\nVisitMe {folder.name} is ready (project {project}):\n"
+            f"\nVisitMe {stage.name} is ready (project {project}):\n"
             f"  app:       http://127.0.0.1:{ports['app']}\n"
             f"  datastore: 127.0.0.1:{ports['datastore']} (Datastore emulator)\n"
             f"  tasks:     127.0.0.1:{ports['tasks']} (Cloud Tasks emulator, "
@@ -358,7 +359,8 @@ def parse_args(argv):
     """Read the command line."""
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
-        epilog="Environment: PORT, ADMIN_PORT, GOOGLE_CLOUD_PROJECT.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("stage", help="a stage folder, e.g. mod7-gaetasks")
     parser.add_argument(
@@ -393,10 +395,10 @@ def main(argv=None):
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     try:
-        folder = (Path.cwd() / args.stage).resolve()
-        run = run_bundled if stage_kind(folder) == "bundled" else run_cloud
-        run(folder, os.environ.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT, args.env)
-    except LaunchError as err:
+        stage = stages.load(Path.cwd() / args.stage)
+        run = run_bundled if stage.kind == stages.BUNDLED else run_cloud
+        run(stage, os.environ.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT, args.env)
+    except (LaunchError, stages.NotAStage) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -33,7 +33,9 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
+import stages
+
+REPO = stages.REPO
 PROJECT = "demo-contract"
 EPOCH = datetime.datetime(1970, 1, 1)
 QUEUE_HEADERS = {"X-AppEngine-QueueName": "default"}
@@ -51,7 +53,8 @@ def free_port():
 def cutoff_text(when):
     """Write a naive UTC datetime as exact epoch seconds."""
     micros = (when - EPOCH) // datetime.timedelta(microseconds=1)
-    return f"{micros // 10**6}.{micros % 10**6:06d}"
+    seconds, fraction = divmod(abs(micros), 10**6)
+    return f"{'-' if micros < 0 else ''}{seconds}.{fraction:06d}"
 
 
 def log_entries(log):
@@ -190,25 +193,20 @@ class Stage:
     """One stage folder served by scripts/launch.py on free ports."""
 
     def __init__(self, name, log_path, env=()):
+        self.info = stages.load(name)  # raises NotAStage for any other folder
         self.name, self.log_path, self.env = name, Path(log_path), list(env)
-        self.url = self.storage = self.process = None
+        self.url = self.storage = self.process = self.log = None
         self.session = requests.Session()
 
     @property
     def python(self):
         """The Python of the environment the stage's app runs in."""
-        name = Path(self.name).name
-        venvs = REPO / ".venv"
-        if self.kind == "bundled":  # dev_appserver's venv, for module "default"
-            return venvs / f"devappserver-{name}" / "default" / "bin" / "python"
-        return venvs / name / "bin" / "python"
+        return self.info.python
 
     @property
     def kind(self):
-        """'bundled' or 'cloud', as the launcher decides it."""
-        app_yaml = (REPO / self.name / "app.yaml").read_text()
-        bundled = re.search(r"^app_engine_apis:\s*true", app_yaml, re.MULTILINE)
-        return "bundled" if bundled else "cloud"
+        """stages.BUNDLED or stages.CLOUD, as the launcher decides it."""
+        return self.info.kind
 
     def start(self, timeout=240):
         """Launch the stage and wait until it is ready."""
@@ -240,7 +238,7 @@ class Stage:
             time.sleep(0.2)
         banner = self.read_log()
         self.url = re.search(r"app:\s+(http://\S+)", banner).group(1)
-        if self.kind == "bundled":
+        if self.kind == stages.BUNDLED:
             api = re.search(r"api:\s+127\.0\.0\.1:(\d+)", banner).group(1)
             self.storage = BundledStorage(int(api))
         else:
@@ -251,7 +249,7 @@ class Stage:
         return self
 
     def stop(self):
-        """Stop the launcher, which stops every server it started."""
+        """Stop the launcher, which stops every server it started (if any)."""
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -259,7 +257,8 @@ class Stage:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        self.log.close()
+        if self.log:
+            self.log.close()
 
     def read_log(self):
         """Return everything the launcher and its servers printed so far."""
@@ -290,7 +289,7 @@ class Stage:
     def task_body(self, fields):
         """Return request arguments carrying fields as this stage's queue sends them:
         a form for taskqueue, a JSON object for Cloud Tasks."""
-        return {"data": fields} if self.kind == "bundled" else {"json": fields}
+        return {"data": fields} if self.kind == stages.BUNDLED else {"json": fields}
 
     def post_trim(self, headers=QUEUE_HEADERS, **body):
         """POST /trim with the given headers and body."""

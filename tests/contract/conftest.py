@@ -12,68 +12,63 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Fixtures: each stage folder in STAGES, running under scripts/launch.py.
+"""Fixtures: the repository's stages (scripts/stages.py), each running under
+scripts/launch.py.
 
 VISITME_STAGES (folders, comma-separated) runs the tests against other folders
-instead, such as a learner's own migration; VISITME_REPORT names a JSON file
-that receives each test's outcome and the SPEC items it proves (scripts/verify
-sets both).
+instead, such as a learner's own migration (scripts/verify sets it).
 """
 
-import json
 import os
-from pathlib import Path
 
 import pytest
 
+import stages
 from stage import Stage
 
-# A new stage joins every contract test by adding its folder name here.
-STAGES = ["mod7-gaetasks", "mod8-cloudtasks", "mod9-py3"]
 if os.environ.get("VISITME_STAGES"):
-    STAGES = os.environ["VISITME_STAGES"].split(",")
-
-RESULTS = []
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """Record each test's outcome and SPEC items, for scripts/verify."""
-    report = (yield).get_result()
-    if report.when == "call" or report.failed:
-        marker = item.get_closest_marker("spec")
-        RESULTS.append(
-            {
-                "test": item.name,
-                "spec": list(marker.args) if marker else [],
-                "outcome": report.outcome,
-                "when": report.when,
-                "message": first_line(report) if report.failed else "",
-            }
-        )
+    STAGES = [stages.load(path) for path in os.environ["VISITME_STAGES"].split(",")]
+else:
+    STAGES = stages.repository_stages()
+CLOUD_STAGES = [stage for stage in STAGES if stage.kind == stages.CLOUD]
 
 
-def first_line(report):
-    """The first line of what a failed test said (its assertion, or error)."""
-    crash = getattr(report.longrepr, "reprcrash", None)
-    text = crash.message if crash else str(report.longrepr)
-    return text.strip().splitlines()[0] if text.strip() else "failed"
+@pytest.fixture(scope="module", params=STAGES, ids=lambda stage: stage.name)
+def stage_info(request):
+    """Each stage under test in turn (a stages.Stage), for one test module."""
+    return request.param
 
 
-def pytest_sessionfinish(session):
-    """Write the results where VISITME_REPORT says."""
-    if os.environ.get("VISITME_REPORT"):
-        with open(os.environ["VISITME_REPORT"], "w") as out:
-            json.dump(RESULTS, out, indent=1)
+@pytest.fixture(scope="module", params=CLOUD_STAGES, ids=lambda stage: stage.name)
+def cloud_stage_info(request):
+    """Each Cloud NDB + Cloud Tasks stage under test in turn, for one module."""
+    return request.param
 
 
-@pytest.fixture(scope="module", params=STAGES)
-def stage(request, tmp_path_factory):
+@pytest.fixture(scope="module")
+def start_stage(tmp_path_factory):
+    """Return start(info, env=(), label="app"): launch a stage as `make run`
+    does, on free ports. One runs at a time: starting the next stops the one
+    before (pytest runs a module's tests stage by stage), and the module's end
+    stops the last."""
+    running = []
+
+    def start(info, env=(), label="app"):
+        if running:
+            running.pop().stop()
+        log = tmp_path_factory.mktemp("logs") / f"{info.name}-{label}.log"
+        running.append(Stage(str(info.folder), log, env))
+        return running[-1].start()
+
+    yield start
+    if running:
+        running.pop().stop()
+
+
+@pytest.fixture(scope="module")
+def stage(start_stage, stage_info):
     """A stage launched as `make run` launches it, for one test module."""
-    log = tmp_path_factory.mktemp("logs") / f"{Path(request.param).name}.log"
-    running = Stage(request.param, log).start()
-    yield running
-    running.stop()
+    return start_stage(stage_info)
 
 
 @pytest.fixture

@@ -24,25 +24,19 @@ import socket
 import subprocess
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 import launch
-from conftest import STAGES
-from stage import PROJECT, Stage, page_cutoff
+from stage import PROJECT, page_cutoff
 
-CLOUD_STAGES = [name for name in STAGES if Stage(name, "/dev/null").kind == "cloud"]
 OLD = datetime.datetime(2026, 1, 1)
 
 
-@pytest.fixture(scope="module", params=CLOUD_STAGES)
-def stage(request, tmp_path_factory):
+@pytest.fixture(scope="module")
+def stage(start_stage, cloud_stage_info):
     """A Cloud stage of its own, since these tests stop its servers."""
-    log = tmp_path_factory.mktemp("logs") / f"{Path(request.param).name}-faults.log"
-    running = Stage(request.param, log).start()
-    yield running
-    running.stop()
+    return start_stage(cloud_stage_info, label="faults")
 
 
 def listening(port):

@@ -15,13 +15,9 @@
 """SPEC items 15 and 16: offline import, and a folder that deploys as it is."""
 
 import os
-import re
 import subprocess
 
 import pytest
-
-from conftest import STAGES
-from stage import REPO
 
 
 @pytest.mark.spec(15)
@@ -29,7 +25,7 @@ def test_import_main_works_offline_with_no_configuration(stage):
     # The stage's own environment, with no project, credentials or emulator.
     done = subprocess.run(
         [stage.python, "-B", "-c", "import main"],
-        cwd=REPO / stage.name,
+        cwd=stage.info.folder,
         capture_output=True,
         text=True,
         timeout=120,
@@ -40,13 +36,12 @@ def test_import_main_works_offline_with_no_configuration(stage):
 
 
 @pytest.mark.spec(16)
-@pytest.mark.parametrize("name", STAGES)
-def test_folder_has_what_gcloud_app_deploy_needs(name):
-    folder = REPO / name
+def test_folder_has_what_gcloud_app_deploy_needs(stage_info):
+    folder = stage_info.folder
     pins = (folder / "requirements.txt").read_text().split("\n")
     pins = [line.split("#")[0].strip() for line in pins]
 
-    assert re.search(r"^runtime: python3\d+", (folder / "app.yaml").read_text(), re.M)
+    assert stage_info.runtime_python, "app.yaml names no python3NN runtime"
     assert (folder / ".gcloudignore").is_file(), "no .gcloudignore"
     unpinned = [line for line in pins if line and "==" not in line]
     assert not unpinned, f"requirements.txt has unpinned lines: {unpinned}"

@@ -15,25 +15,20 @@
 """SPEC item 5: a queue that refuses the trim task does not break the page."""
 
 import datetime
-from pathlib import Path
 
 import pytest
 
-from conftest import STAGES
-from stage import Stage, page_cutoff
+from stage import page_cutoff
 
 
-@pytest.fixture(scope="module", params=STAGES)
-def refusing(request, tmp_path_factory):
+@pytest.fixture(scope="module")
+def refusing(start_stage, stage_info):
     """A stage whose queue name points at a queue that does not exist.
 
     The real local queue then refuses every task, as a missing or
     misconfigured queue does in production: no mock needed.
     """
-    log = tmp_path_factory.mktemp("logs") / f"{Path(request.param).name}-refusing.log"
-    running = Stage(request.param, log, env=["QUEUE_NAME=no-such-queue"]).start()
-    yield running
-    running.stop()
+    return start_stage(stage_info, env=["QUEUE_NAME=no-such-queue"], label="refusing")
 
 
 @pytest.mark.spec(5)

@@ -14,14 +14,17 @@
 
 """Each stage README's codelab steps point at lines of its stage diff."""
 
+import itertools
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
+import stages
+
 REPO = Path(__file__).resolve().parents[2]
-STEPS = [("mod7-gaetasks", "mod8-cloudtasks"), ("mod8-cloudtasks", "mod9-py3")]
+STEPS = list(itertools.pairwise(stage.name for stage in stages.repository_stages()))
 
 
 def numbered_steps(readme):

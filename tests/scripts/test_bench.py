@@ -25,7 +25,13 @@ from pathlib import Path
 
 import pytest
 
+import stages
+
 REPO = Path(__file__).resolve().parents[2]
+# The newest stage of each kind: each local stack once.
+SMOKE = sorted(
+    {stage.kind: stage.name for stage in stages.repository_stages()}.values()
+)
 KEYS = {
     "visit_ms_median",
     "visit_ms_p95",
@@ -38,7 +44,8 @@ KEYS = {
 }
 
 
-@pytest.mark.parametrize("stage", ["mod7-gaetasks", "mod9-py3"])
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize("stage", SMOKE)
 def test_smoke_run_prints_every_measure_as_json_last(stage):
     done = subprocess.run(
         [sys.executable, "scripts/bench.py", "--smoke", stage],

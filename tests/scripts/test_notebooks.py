@@ -31,13 +31,11 @@ NOTEBOOK = REPO / "notebooks" / "02-push-tasks-then-and-now.ipynb"
 
 @pytest.fixture
 def copy(tmp_path):
-    """A copy of a real notebook, to spoil (it still runs in notebooks/)."""
+    """A copy of a real notebook, to spoil; the checker still runs it with
+    notebooks/ as its folder, where the stage code it imports lives."""
     if not PYTHON.exists():
-        pytest.fail("no .venv/notebooks: run these tests with `make test`")
-    target = REPO / "notebooks" / f"zz-test-{tmp_path.name}.ipynb"
-    shutil.copy(NOTEBOOK, target)
-    yield target
-    target.unlink()
+        pytest.fail("no .venv/notebooks: run these tests with `make tooling`")
+    return Path(shutil.copy(NOTEBOOK, tmp_path / NOTEBOOK.name))
 
 
 def check(path):

@@ -15,6 +15,7 @@
 """The scripts' command lines: help, bad input, missing prerequisites."""
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -25,6 +26,10 @@ from pathlib import Path
 
 import pytest
 
+import launch
+import prereqs
+from stage import Stage
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = [
     "launch.py",
@@ -33,6 +38,8 @@ SCRIPTS = [
     "diff-stages",
     "bench.py",
     "verify",
+    "stages.py",
+    "check_runtime.py",
 ]
 
 
@@ -95,13 +102,45 @@ def test_launch_refuses_a_folder_that_is_not_a_stage(tmp_path):
     assert "is not a stage folder" in err
 
 
-def test_launch_refuses_a_bad_port():
-    env = {**os.environ, "PORT": "eighty"}
+@pytest.mark.parametrize("value", ["eighty", "²", "٨٠", "99999", "0", "-1"])
+def test_launch_refuses_a_bad_port(value):
+    env = {**os.environ, "PORT": value}
 
     code, _, err = run(sys.executable, "scripts/launch.py", "mod7-gaetasks", env=env)
 
     assert code == 1
-    assert err.strip() == "error: PORT must be a port number (1-65535), not 'eighty'"
+    assert err == f"error: PORT must be a port number (1-65535), not {value!r}\n"
+
+
+def test_launch_help_lists_every_port_it_uses():
+    _, out, _ = run(sys.executable, "scripts/launch.py", "--help")
+
+    for name in launch.PORTS:
+        assert re.search(rf"^  {name} +.*, default \d+$", out, re.MULTILINE), name
+    assert "GOOGLE_CLOUD_PROJECT" in out
+
+
+def test_a_stage_stopped_before_it_started_is_no_error(tmp_path):
+    Stage("mod8-cloudtasks", tmp_path / "never.log").stop()
+
+
+def test_the_sdk_root_is_looked_up_once(tmp_path, monkeypatch):
+    # A gcloud that is not inside its SDK folder makes prereqs ask it where
+    # the SDK is: a second or so each time.
+    asked = tmp_path / "asked"
+    gcloud = tmp_path / "bin" / "gcloud"
+    gcloud.parent.mkdir()
+    gcloud.write_text(f"#!/bin/sh\necho >> {asked}\necho {tmp_path}\n")
+    gcloud.chmod(0o755)
+    monkeypatch.setenv("PATH", str(gcloud.parent))
+    prereqs.find_sdk_root.cache_clear()
+    try:
+        found = [prereqs.find_sdk_root() for _ in range(3)]
+    finally:
+        prereqs.find_sdk_root.cache_clear()
+
+    assert found == [tmp_path] * 3
+    assert asked.read_text() == "\n"
 
 
 def test_launch_refuses_a_malformed_env_option():
