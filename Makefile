@@ -1,15 +1,18 @@
 # VisitMe migration codelab.
 #   make run [MODULE=mod7-gaetasks]   serve a stage locally (default: the newest)
+#   make run MODULE=mod7-gaetasks TASKS=cloud   ... route A: its tasks through Cloud Tasks
 #   make test                         lint, unit tests, contract tests: everything
 #   make contract / make tooling      only the contract tests / the scripts' and docs' tests
 #   make check-runtime                each stage's pins install on its runtime's Python
 #   make diff [FROM=... TO=...]       what changes from one stage to the next
 #   make verify DIR=...               check your own migrated folder against SPEC.md
 #   make bench [MODULE=...]           what a stage costs per visit and per trim
+#                                     (route A: MODULE=mod7-gaetasks+cloudtasks)
 #   make notebooks / make jupyter     refresh the notebooks' outputs / open them
 PYTHON ?= python3
 # scripts/stages.py is the one place that knows the stages, oldest first.
 STAGES := $(shell $(PYTHON) scripts/stages.py)
+FOLDERS := $(shell $(PYTHON) scripts/stages.py --folders)
 MODULE ?= $(lastword $(STAGES))
 TESTS_VENV := .venv/tests
 # Keep stage folders free of __pycache__, so that diffing two stages shows code only.
@@ -19,7 +22,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 	check-notebooks browser contract tooling check-runtime
 
 run:
-	@$(PYTHON) scripts/launch.py $(MODULE)
+	@$(PYTHON) scripts/launch.py $(if $(TASKS),--tasks=$(TASKS)) $(MODULE)
 
 test: prereqs lint unit types check-notebooks browser contract tooling
 
@@ -46,7 +49,7 @@ lint: $(TESTS_VENV)/installed.txt
 unit:
 	@$(PYTHON) scripts/ensure_venv.py .venv/tasks-emulator \
 	  scripts/tasks-emulator-requirements.txt
-	@for stage in $(STAGES); do \
+	@for stage in $(FOLDERS); do \
 	  venv=$$($(PYTHON) scripts/stages.py --format '{venv}' $$stage) \
 	  && $(PYTHON) scripts/ensure_venv.py $$venv $$stage/requirements-test.txt \
 	    scripts/server-requirements.txt \
@@ -72,7 +75,7 @@ types:
 # Python and pass pip check there (asks PyPI; wheels cached in .venv/check-runtime).
 # make tooling runs it too, in tests/scripts/test_check_runtime.py.
 check-runtime:
-	@$(PYTHON) scripts/check_runtime.py $(STAGES)
+	@$(PYTHON) scripts/check_runtime.py $(FOLDERS)
 
 NOTEBOOKS_VENV := .venv/notebooks
 

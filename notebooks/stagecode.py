@@ -25,6 +25,7 @@ import logging
 import os
 import sys
 import urllib.parse
+from concurrent import futures
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,6 +57,21 @@ def keep_kernel_threads_working():
     from google.appengine.runtime import initialize
 
     initialize.InitializeThreadingApis = lambda: None
+
+
+def share_environment_with_sdk_threads():
+    """Give the threads that make route A's Cloud Tasks calls this thread's
+    os.environ, as the thread hook left out above would.
+
+    With APPENGINE_USE_CLOUDTASK_PUSH_QUEUE on, the SDK calls Cloud Tasks from
+    a thread pool of its own; there, without the hook, os.environ is empty, and
+    the SDK would find no project and ask the metadata server for the region.
+    """
+    from google.appengine.api.taskqueue import cloudtask
+    from google.appengine.runtime import request_environment
+
+    copy = request_environment.current_request.CloneRequestEnvironment()
+    cloudtask._THREAD_POOL = futures.ThreadPoolExecutor(1, initializer=copy)
 
 
 @contextlib.contextmanager

@@ -132,7 +132,7 @@ def measure_backlog(stage, count):
 def run(name, counts):
     """Benchmark one stage; return the results."""
     info = stages.load(name)
-    slack = int(launch.app_yaml_env(info.folder).get("TRIM_SLACK", "10"))
+    slack = int(launch.app_yaml_env(info.app_yaml).get("TRIM_SLACK", "10"))
     warm = info.app_env.exists()
     with tempfile.TemporaryDirectory() as logs:
         stage = Stage(name, Path(logs) / "bench.log")

@@ -70,6 +70,8 @@ EPILOG = (
 )
 START_TIMEOUT_S = 180
 MAX_ATTEMPTS = 5  # the queue's bound on deliveries, as in the READMEs' deploy steps
+# Route A's Cloud Tasks location, locally (the SDK reads it from LOCATION_ID).
+ROUTE_A_LOCATION = "us-central1"
 SERVER_REQUIREMENTS = "scripts/server-requirements.txt"
 TASKS_REQUIREMENTS = "scripts/tasks-emulator-requirements.txt"
 # No __pycache__ in stage folders, so that `git diff --no-index` of two stages
@@ -162,17 +164,45 @@ def dev_appserver_command(stage, ports, project, env, storage, sdk_root):
         "--watcher_ignore_re=.*__pycache__.*",
     ]
     command += [f"--env_var={item}" for item in [NO_BYTECODE, *env]]
-    return [*command, stage.folder / "app.yaml"]
+    return [*command, stage.app_yaml]
 
 
 def run_bundled(stage, project, env):
-    """Serve a bundled-services stage under dev_appserver until stopped."""
+    """Serve a stage on the bundled services under dev_appserver until stopped.
+
+    Route A (APPENGINE_USE_CLOUDTASK_PUSH_QUEUE in its app.yaml) also gets the
+    Cloud Tasks emulator, with the queues of its queue.yaml, and the hook in
+    scripts/route_a/ that points the SDK's Cloud Tasks client at it.
+    """
     ports = {
         "app": port_from_env("PORT"),
         "admin": port_from_env("ADMIN_PORT"),
         "api": free_port(),
     }
-    with tempfile.TemporaryDirectory(prefix="visitme-") as storage:
+    with contextlib.ExitStack() as servers:
+        storage = servers.enter_context(tempfile.TemporaryDirectory(prefix="visitme-"))
+        emulators, tasks_line = {}, ""
+        if stage.kind == stages.ROUTE_A:
+            ports["tasks"] = port_from_env("TASKS_EMULATOR_PORT")
+            queue_yaml = stage.folder / "queue.yaml"
+            tasks = start_tasks_emulator(ports["tasks"], ports["app"], queue_yaml)
+            servers.callback(stop, tasks)
+            create_queues(ports["tasks"], queue_yaml, project)
+            env = [
+                f"CLOUD_TASKS_EMULATOR_HOST=127.0.0.1:{ports['tasks']}",
+                f"PYTHONPATH={REPO / 'scripts' / 'route_a'}",
+                # The SDK would ask the metadata server for the region otherwise.
+                f"LOCATION_ID={ROUTE_A_LOCATION}",
+                f"GOOGLE_CLOUD_PROJECT={project}",
+                *env,
+            ]
+            emulators["Cloud Tasks"] = tasks
+            queue = app_yaml_env(stage.app_yaml).get("QUEUE_NAME", "default")
+            path = f"projects/{project}/locations/{ROUTE_A_LOCATION}/queues/{queue}"
+            tasks_line = (
+                f"  tasks:     127.0.0.1:{ports['tasks']} (Cloud Tasks emulator, "
+                f"queue {path})\n"
+            )
         # dev_appserver's own Python is the CLI's: the default python3's newer
         # certifi breaks the requests library that dev_appserver vendors.
         sdk_root = prereqs.find_sdk_root()
@@ -182,28 +212,25 @@ def run_bundled(stage, project, env):
         }
         command = dev_appserver_command(stage, ports, project, env, storage, sdk_root)
         server = start(command, env=sdk_env)
-        try:
-            wait_for_http(
-                f"http://127.0.0.1:{ports['app']}/trim", server, START_TIMEOUT_S
-            )
-            print(
-                f"\nVisitMe {stage.name} is ready (project {project}):\n"
-                f"  app:       http://127.0.0.1:{ports['app']}\n"
-                f"  admin:     http://127.0.0.1:{ports['admin']}\n"
-                f"  api:       127.0.0.1:{ports['api']}\n"
-                "Press Ctrl-C to stop.",
-                flush=True,
-            )
-            server.wait()
-            raise LaunchError(f"dev_appserver stopped (exit {server.returncode})")
-        finally:
-            stop(server)
+        servers.callback(stop, server)
+        wait_for_http(f"http://127.0.0.1:{ports['app']}/trim", server, START_TIMEOUT_S)
+        print(
+            f"\nVisitMe {stage.name} is ready (project {project}):\n"
+            f"  app:       http://127.0.0.1:{ports['app']}\n"
+            f"  admin:     http://127.0.0.1:{ports['admin']}\n"
+            f"  api:       127.0.0.1:{ports['api']}\n"
+            f"{tasks_line}"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        watch_emulators(server, emulators)
+        raise LaunchError(f"dev_appserver stopped (exit {server.returncode})")
 
 
-def app_yaml_env(folder):
-    """Read the env_variables of a stage's app.yaml (flat KEY: value lines)."""
+def app_yaml_env(app_yaml):
+    """Read the env_variables of an app.yaml (flat KEY: value lines)."""
     env, inside = {}, False
-    for line in (folder / "app.yaml").read_text().splitlines():
+    for line in app_yaml.read_text().splitlines():
         if re.match(r"\S", line):
             inside = line.startswith("env_variables:")
         elif inside and (found := re.match(r"\s+(\w+):\s*(.*?)\s*$", line)):
@@ -256,15 +283,29 @@ def tasks_emulator(*args):
     return [python, REPO / "scripts" / "tasks_emulator.py", *args]
 
 
-def start_tasks_emulator(port, app_port):
-    """Start the Cloud Tasks emulator, delivering tasks to the app's port."""
+def start_tasks_emulator(port, app_port, queue_yaml=None):
+    """Start the Cloud Tasks emulator, delivering tasks to the app's port, with
+    bounded attempts: MAX_ATTEMPTS, or as a queue.yaml bounds them."""
+    bound = (
+        f"--queue-yaml={queue_yaml}" if queue_yaml else f"--max-attempts={MAX_ATTEMPTS}"
+    )
     command = tasks_emulator(
-        "serve",
-        f"--port={port}",
-        f"--target-port={app_port}",
-        f"--max-attempts={MAX_ATTEMPTS}",
+        "serve", f"--port={port}", f"--target-port={app_port}", bound
     )
     return start(command, env=QUIET)
+
+
+def create_queues(port, queue_yaml, project):
+    """Create the push queues of a queue.yaml, as `gcloud app deploy queue.yaml`."""
+    command = tasks_emulator(
+        "create-queues",
+        f"--port={port}",
+        f"--queue-yaml={queue_yaml}",
+        f"--project={project}",
+        f"--location={ROUTE_A_LOCATION}",
+    )
+    if subprocess.run(command, env=QUIET).returncode:
+        raise LaunchError(f"could not create the queues of {queue_yaml}")
 
 
 def create_queue(port, queue):
@@ -303,7 +344,7 @@ def run_cloud(stage, project, env):
         "datastore": port_from_env("DATASTORE_EMULATOR_PORT"),
         "tasks": port_from_env("TASKS_EMULATOR_PORT"),
     }
-    deployed = app_yaml_env(stage.folder)
+    deployed = app_yaml_env(stage.app_yaml)
     # The queue that app.yaml names, as an operator creates it before deploying.
     queue = (
         f"projects/{project}/locations/{deployed.get('QUEUE_LOCATION', 'us-central1')}"
@@ -364,6 +405,13 @@ def parse_args(argv):
     )
     parser.add_argument("stage", help="a stage folder, e.g. mod7-gaetasks")
     parser.add_argument(
+        "--tasks",
+        choices=["queue", "cloud"],
+        default="queue",
+        help="on the bundled services: App Engine's push queue (default), or "
+        "Cloud Tasks with route A's app-cloudtasks.yaml (make run TASKS=cloud)",
+    )
+    parser.add_argument(
         "--env",
         action="append",
         default=[],
@@ -396,7 +444,14 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, interrupt)
     try:
         stage = stages.load(Path.cwd() / args.stage)
-        run = run_bundled if stage.kind == stages.BUNDLED else run_cloud
+        if args.tasks == "cloud" and not stage.variant:
+            if stage.kind == stages.CLOUD:
+                raise LaunchError(
+                    f"TASKS=cloud is route A, for a stage on the bundled services; "
+                    f"{stage.name} uses Cloud Tasks already"
+                )
+            stage = stages.load(stage.folder.with_name(f"{stage.name}+cloudtasks"))
+        run = run_bundled if stage.on_devappserver else run_cloud
         run(stage, os.environ.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT, args.env)
     except (LaunchError, stages.NotAStage) as err:
         print(f"error: {err}", file=sys.stderr)

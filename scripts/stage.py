@@ -196,6 +196,7 @@ class Stage:
         self.info = stages.load(name)  # raises NotAStage for any other folder
         self.name, self.log_path, self.env = name, Path(log_path), list(env)
         self.url = self.storage = self.process = self.log = None
+        self.tasks_port = self.queue = None  # a Cloud Tasks emulator's, if any
         self.session = requests.Session()
 
     @property
@@ -205,7 +206,7 @@ class Stage:
 
     @property
     def kind(self):
-        """stages.BUNDLED or stages.CLOUD, as the launcher decides it."""
+        """stages.BUNDLED, ROUTE_A or CLOUD, as the launcher decides it."""
         return self.info.kind
 
     def start(self, timeout=240):
@@ -238,14 +239,14 @@ class Stage:
             time.sleep(0.2)
         banner = self.read_log()
         self.url = re.search(r"app:\s+(http://\S+)", banner).group(1)
-        if self.kind == stages.BUNDLED:
+        if self.info.on_devappserver:
             api = re.search(r"api:\s+127\.0\.0\.1:(\d+)", banner).group(1)
             self.storage = BundledStorage(int(api))
         else:
             self.datastore = re.search(r"datastore:\s+(\S+)", banner).group(1)
-            self.tasks_port = int(re.search(r"tasks:\s+\S+:(\d+)", banner).group(1))
-            self.queue = re.search(r"queue (projects/\S+)\)", banner).group(1)
             self.storage = CloudStorage(self.datastore)
+        if tasks := re.search(r"tasks:\s+\S+:(\d+) .*queue (projects/\S+)\)", banner):
+            self.tasks_port, self.queue = int(tasks.group(1)), tasks.group(2)
         return self
 
     def stop(self):
@@ -288,8 +289,10 @@ class Stage:
 
     def task_body(self, fields):
         """Return request arguments carrying fields as this stage's queue sends them:
-        a form for taskqueue, a JSON object for Cloud Tasks."""
-        return {"data": fields} if self.kind == stages.BUNDLED else {"json": fields}
+        a form for taskqueue (route A too), a JSON object for Cloud Tasks."""
+        return (
+            {"data": fields} if self.info.task_payload == "form" else {"json": fields}
+        )
 
     def post_trim(self, headers=QUEUE_HEADERS, **body):
         """POST /trim with the given headers and body."""

@@ -37,15 +37,28 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 VENVS = REPO / ".venv"
 
-# The repository's stages; they are listed in numeric order whatever the order here.
-NAMES = ("mod7-gaetasks", "mod8-cloudtasks", "mod9-py3")
+# The repository's stages, each with the stage it is a step from. NAME+VARIANT
+# is a variant of a folder: the same folder served with app-VARIANT.yaml.
+STEPS = {
+    "mod7-gaetasks": None,
+    "mod7-gaetasks+cloudtasks": "mod7-gaetasks",  # route A: one flag in app.yaml
+    "mod8-cloudtasks": "mod7-gaetasks",  # route B: the Cloud client libraries
+    "mod9-py3": "mod8-cloudtasks",
+}
+NAMES = tuple(STEPS)
 
 # Kinds, by the local stack a stage needs.
 BUNDLED = "bundled"  # `app_engine_apis: true`: dev_appserver.py
+ROUTE_A = "route-a"  # ... with APPENGINE_USE_CLOUDTASK_PUSH_QUEUE: a Tasks emulator too
 CLOUD = "cloud"  # Cloud NDB + Cloud Tasks: the Datastore and Tasks emulators
 
 FIELDS = ("name", "folder", "kind", "number", "venv", "python", "runtime_python")
 BUNDLED_APIS = re.compile(r"^app_engine_apis:\s*true\b", re.MULTILINE)
+# appengine-python-standard turns route A on when the value, lowercased, is true.
+CLOUDTASK_FLAG = re.compile(
+    r"""^\s+APPENGINE_USE_CLOUDTASK_PUSH_QUEUE:\s*(["']?)true\1\s*(?:#.*)?$""",
+    re.MULTILINE | re.IGNORECASE,
+)
 RUNTIME = re.compile(r"""^runtime:\s*["']?([\w.-]+)["']?\s*(?:#.*)?$""", re.MULTILINE)
 
 
@@ -55,14 +68,29 @@ class NotAStage(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
-    """One stage folder, as the scripts and tests see it."""
+    """One stage: a folder served with one of its app.yaml files."""
 
     folder: Path
+    config: str = "app.yaml"
+
+    @property
+    def variant(self):
+        """cloudtasks for app-cloudtasks.yaml; empty for app.yaml."""
+        return self.config.removeprefix("app-").removesuffix(".yaml") * (
+            self.config != "app.yaml"
+        )
 
     @property
     def name(self):
-        """The folder's name, e.g. mod8-cloudtasks."""
-        return self.folder.name
+        """The folder's name, e.g. mod8-cloudtasks, and +VARIANT for a variant."""
+        return (
+            f"{self.folder.name}+{self.variant}" if self.variant else self.folder.name
+        )
+
+    @property
+    def app_yaml(self):
+        """The configuration it is served and deployed with."""
+        return self.folder / self.config
 
     @property
     def number(self):
@@ -72,14 +100,26 @@ class Stage:
 
     @property
     def kind(self):
-        """BUNDLED or CLOUD, from app.yaml."""
-        app_yaml = (self.folder / "app.yaml").read_text()
-        return BUNDLED if BUNDLED_APIS.search(app_yaml) else CLOUD
+        """BUNDLED, ROUTE_A or CLOUD, from its app.yaml."""
+        app_yaml = self.app_yaml.read_text()
+        if not BUNDLED_APIS.search(app_yaml):
+            return CLOUD
+        return ROUTE_A if CLOUDTASK_FLAG.search(app_yaml) else BUNDLED
+
+    @property
+    def on_devappserver(self):
+        """Whether it runs under dev_appserver (the bundled services)."""
+        return self.kind in (BUNDLED, ROUTE_A)
+
+    @property
+    def task_payload(self):
+        """How its push tasks carry the cutoff: "form" (taskqueue) or "json"."""
+        return "form" if self.on_devappserver else "json"
 
     @property
     def runtime(self):
         """Its App Engine runtime from app.yaml, e.g. python314; None if unset."""
-        found = RUNTIME.search((self.folder / "app.yaml").read_text())
+        found = RUNTIME.search(self.app_yaml.read_text())
         return found.group(1) if found else None
 
     @property
@@ -95,26 +135,38 @@ class Stage:
 
     @property
     def devappserver_venv(self):
-        """The folder dev_appserver keeps its own environment in (BUNDLED)."""
+        """The folder dev_appserver keeps its own environment in."""
         return VENVS / f"devappserver-{self.name}"
 
     @property
     def python(self):
         """The Python the running app uses (dev_appserver's for module default)."""
-        if self.kind == BUNDLED:
+        if self.on_devappserver:
             return self.devappserver_venv / "default" / "bin" / "python"
         return self.venv / "bin" / "python"
 
     @property
     def app_env(self):
         """The environment folder the app runs from, made on its first start."""
-        return self.devappserver_venv if self.kind == BUNDLED else self.venv
+        return self.devappserver_venv if self.on_devappserver else self.venv
+
+    @property
+    def comes_from(self):
+        """The repository stage it is a step from, or None."""
+        return STEPS.get(self.name)
 
 
 def load(path):
-    """Return the Stage at path (a name or a folder); raise NotAStage if it is not."""
-    folder = (REPO / path) if not Path(path).is_absolute() else Path(path)
-    folder = folder.resolve()
+    """Return the Stage at path, a folder or a name (NAME+VARIANT for a variant);
+    raise NotAStage if it is not one."""
+    path = Path(path)
+    name, _, variant = path.name.partition("+")
+    folder = (path if path.is_absolute() else REPO / path).with_name(name).resolve()
+    if variant:
+        config = load(folder).folder / f"app-{variant}.yaml"
+        if not config.is_file():
+            raise NotAStage(f"{path.name} is not a stage: {name} has no {config.name}")
+        return Stage(folder, config.name)
     if not (folder / "app.yaml").is_file():
         raise NotAStage(f"{folder.name} is not a stage folder: it has no app.yaml")
     if not (folder / "main.py").is_file():
@@ -132,14 +184,30 @@ def repository_stages():
     return in_order(load(name) for name in NAMES)
 
 
+def steps():
+    """Return each (from, to) step between the repository's stages, in order."""
+    return [(load(stage.comes_from), stage) for stage in repository_stages()[1:]]
+
+
+def folders():
+    """Return each of the repository's stage folders once (variants share one)."""
+    return [stage for stage in repository_stages() if not stage.variant]
+
+
 def main(argv=None):
     """Print the stages, or the named folders, one line each."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help="stage folders")
     parser.add_argument("--format", default="{name}", help='default: "{name}"')
+    parser.add_argument(
+        "--folders", action="store_true", help="each folder once, without variants"
+    )
     args = parser.parse_args(argv)
     try:
-        stages = [load(n) for n in args.names] if args.names else repository_stages()
+        if args.names:
+            stages = [load(name) for name in args.names]
+        else:
+            stages = folders() if args.folders else repository_stages()
         lines = [
             args.format.format(**{field: getattr(s, field) for field in FIELDS})
             for s in stages

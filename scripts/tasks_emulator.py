@@ -15,14 +15,21 @@
 """Serve the Cloud Tasks emulator on 127.0.0.1, and create queues in it.
 
 Usage: python scripts/tasks_emulator.py serve --port P --target-port APP_PORT
+           [--max-attempts N | --queue-yaml FILE]
        python scripts/tasks_emulator.py create-queue --port P --queue PATH
            [--max-attempts N]
+       python scripts/tasks_emulator.py create-queues --port P --queue-yaml FILE
+           --project P --location L
 
 Runs in the virtual environment of scripts/tasks-emulator-requirements.txt
 (launch.py makes it). `serve` runs gcloud-tasks-emulator, which dispatches
 App Engine tasks to http://127.0.0.1:APP_PORT with X-AppEngine-* headers; its
 own command line listens on every interface, this one on loopback only.
-`create-queue` does what `gcloud tasks queues create` does in production.
+`create-queue` does what `gcloud tasks queues create` does in production;
+`create-queues` what `gcloud app deploy queue.yaml` does (route A): it creates
+each push queue of a queue.yaml with the settings gcloud converts it to.
+`serve --queue-yaml` bounds the emulator's deliveries as that file does (the
+emulator applies one bound to every queue).
 """
 
 import argparse
@@ -30,6 +37,7 @@ import logging
 import sys
 
 import grpc
+import yaml
 from gcloud_tasks_emulator import server
 from google.cloud import tasks_v2
 from google.cloud.tasks_v2.services.cloud_tasks import transports
@@ -51,31 +59,80 @@ def loopback_only(make_server):
     return make
 
 
+def queue_yaml_queues(path, project, location):
+    """Return the push queues of a queue.yaml as Cloud Tasks queues.
+
+    The settings follow gcloud's own conversion for `gcloud app deploy
+    queue.yaml` (lib/googlecloudsdk/api_lib/tasks/app_deploy_migration_util.py
+    in the Cloud SDK): task_retry_limit counts retries, so max_attempts is one
+    more; rate N/s is max_dispatches_per_second N.
+    """
+    with open(path) as source:
+        entries = (yaml.safe_load(source) or {}).get("queue") or []
+    queues = []
+    for entry in entries:
+        if entry.get("mode") == "pull":
+            continue
+        retry = entry.get("retry_parameters") or {}
+        config = tasks_v2.RetryConfig()
+        if "task_retry_limit" in retry:
+            config.max_attempts = int(retry["task_retry_limit"]) + 1
+        for key in ("min_backoff", "max_backoff"):
+            if f"{key}_seconds" in retry:
+                setattr(config, key, {"seconds": int(retry[f"{key}_seconds"])})
+        queue = tasks_v2.Queue(
+            name=f"projects/{project}/locations/{location}/queues/{entry['name']}",
+            retry_config=config,
+        )
+        if str(entry.get("rate", "")).endswith("/s"):
+            queue.rate_limits.max_dispatches_per_second = float(entry["rate"][:-2])
+        queues.append(queue)
+    return queues
+
+
 def serve(args):
     """Run the emulator until it is stopped."""
     logging.basicConfig(level=logging.INFO, format="tasks-emulator: %(message)s")
+    max_attempts = args.max_attempts
+    if args.queue_yaml:
+        queues = queue_yaml_queues(args.queue_yaml, "p", "l")
+        max_attempts = max(q.retry_config.max_attempts or 1 for q in queues)
     grpc.server = loopback_only(grpc.server)
     emulator = server.create_server(
         "127.0.0.1",
         args.port,
         target_host="127.0.0.1",
         target_port=args.target_port,
-        max_retries=args.max_attempts - 1,
+        max_retries=max_attempts - 1,
     )
     emulator.run()
 
 
-def create_queue(args):
-    """Create a queue with bounded retries once the emulator answers."""
-    channel = grpc.insecure_channel(f"127.0.0.1:{args.port}")
+def client_for(port):
+    """Return a Cloud Tasks client for the emulator on port, once it answers."""
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     grpc.channel_ready_future(channel).result(timeout=READY_TIMEOUT_S)
     transport = transports.CloudTasksGrpcTransport(channel=channel)
-    client = tasks_v2.CloudTasksClient(transport=transport)
+    return tasks_v2.CloudTasksClient(transport=transport)
+
+
+def create_queue(args):
+    """Create a queue with bounded retries once the emulator answers."""
     queue = tasks_v2.Queue(
         name=args.queue,
         retry_config=tasks_v2.RetryConfig(max_attempts=args.max_attempts),
     )
-    client.create_queue(parent=args.queue.rsplit("/queues/", 1)[0], queue=queue)
+    client_for(args.port).create_queue(
+        parent=args.queue.rsplit("/queues/", 1)[0], queue=queue
+    )
+
+
+def create_queues(args):
+    """Create the push queues of a queue.yaml once the emulator answers."""
+    queues = queue_yaml_queues(args.queue_yaml, args.project, args.location)
+    client = client_for(args.port)
+    for queue in queues:
+        client.create_queue(parent=queue.name.rsplit("/queues/", 1)[0], queue=queue)
 
 
 def queue_path(text):
@@ -95,19 +152,33 @@ def main():
     serve_parser = commands.add_parser("serve", help="run the emulator")
     serve_parser.add_argument("--port", type=int, required=True)
     serve_parser.add_argument("--target-port", type=int, required=True)
-    serve_parser.add_argument("--max-attempts", type=int, default=5)
+    bound = serve_parser.add_mutually_exclusive_group()
+    bound.add_argument("--max-attempts", type=int, default=5)
+    bound.add_argument("--queue-yaml", help="bound deliveries as this file does")
     serve_parser.set_defaults(run=serve)
     queue_parser = commands.add_parser("create-queue", help="create a queue")
     queue_parser.add_argument("--port", type=int, required=True)
     queue_parser.add_argument("--queue", type=queue_path, required=True)
     queue_parser.add_argument("--max-attempts", type=int, default=5)
     queue_parser.set_defaults(run=create_queue)
+    yaml_parser = commands.add_parser("create-queues", help="queues of a queue.yaml")
+    yaml_parser.add_argument("--port", type=int, required=True)
+    yaml_parser.add_argument("--queue-yaml", required=True)
+    yaml_parser.add_argument("--project", required=True)
+    yaml_parser.add_argument("--location", required=True)
+    yaml_parser.set_defaults(run=create_queues)
     args = parser.parse_args()
     try:
         args.run(args)
     except grpc.FutureTimeoutError:
         print(
             f"error: no Cloud Tasks emulator answered on port {args.port}",
+            file=sys.stderr,
+        )
+        return 1
+    except (OSError, yaml.YAMLError, AttributeError, KeyError, ValueError) as err:
+        print(
+            f"error: cannot read {args.queue_yaml} as a queue.yaml: {err}",
             file=sys.stderr,
         )
         return 1

@@ -31,6 +31,7 @@ if os.environ.get("VISITME_STAGES"):
 else:
     STAGES = stages.repository_stages()
 CLOUD_STAGES = [stage for stage in STAGES if stage.kind == stages.CLOUD]
+ROUTE_A_STAGES = [stage for stage in STAGES if stage.kind == stages.ROUTE_A]
 
 
 @pytest.fixture(scope="module", params=STAGES, ids=lambda stage: stage.name)
@@ -42,6 +43,12 @@ def stage_info(request):
 @pytest.fixture(scope="module", params=CLOUD_STAGES, ids=lambda stage: stage.name)
 def cloud_stage_info(request):
     """Each Cloud NDB + Cloud Tasks stage under test in turn, for one module."""
+    return request.param
+
+
+@pytest.fixture(scope="module", params=ROUTE_A_STAGES, ids=lambda stage: stage.name)
+def route_a_stage_info(request):
+    """Each stage on route A (the bundled services, tasks through Cloud Tasks)."""
     return request.param
 
 
@@ -57,7 +64,7 @@ def start_stage(tmp_path_factory):
         if running:
             running.pop().stop()
         log = tmp_path_factory.mktemp("logs") / f"{info.name}-{label}.log"
-        running.append(Stage(str(info.folder), log, env))
+        running.append(Stage(str(info.folder.with_name(info.name)), log, env))
         return running[-1].start()
 
     yield start

@@ -45,4 +45,26 @@ def test_folder_has_what_gcloud_app_deploy_needs(stage_info):
     assert (folder / ".gcloudignore").is_file(), "no .gcloudignore"
     unpinned = [line for line in pins if line and "==" not in line]
     assert not unpinned, f"requirements.txt has unpinned lines: {unpinned}"
-    assert "gcloud app deploy" in (folder / "README.md").read_text()
+    readme = (folder / "README.md").read_text()
+    assert "gcloud app deploy" in readme
+    if stage_info.variant:  # deployed with its own app.yaml, named
+        assert f"gcloud app deploy {stage_info.config}" in readme
+
+
+@pytest.mark.spec(16)
+def test_the_upload_is_the_app_without_tests_or_local_tools(stage_info):
+    # What `gcloud app deploy` would upload, after .gcloudignore.
+    done = subprocess.run(
+        ["gcloud", "meta", "list-files-for-upload"],
+        cwd=stage_info.folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    uploaded = set(done.stdout.split())
+    assert done.returncode == 0, done.stderr[-500:]
+    assert {"main.py", "requirements.txt", "templates/index.html"} <= uploaded
+    assert stage_info.config in uploaded
+    assert not uploaded & {"main_test.py", "requirements-test.txt", "README.md"}
+    assert not [name for name in uploaded if "sitecustomize" in name]

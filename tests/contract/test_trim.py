@@ -206,7 +206,7 @@ def test_the_stage_s_own_payload_format_is_the_one_accepted(site):
     site.storage.put([CUTOFF - MICRO, CUTOFF])
     other = (
         {"json": {"oldest": "0"}}
-        if site.kind == "bundled"
+        if site.info.task_payload == "form"
         else {"data": {"oldest": "0"}}
     )
 

@@ -19,30 +19,41 @@ from pathlib import Path
 
 import pytest
 
+import stages
+
 REPO = Path(__file__).resolve().parents[2]
 MAP = REPO / "docs" / "MIGRATION-MAP.md"
-COLUMNS = {1: "mod7-gaetasks", 2: "mod8-cloudtasks"}  # table column -> stage
-SOURCES = ["main.py", "app.yaml", "queue.yaml", "requirements.txt"]
+SOURCES = ["main.py", "queue.yaml", "requirements.txt"]
 
 
 def quoted_names():
-    """Return (stage, row, code span) for each span in the map's stage columns."""
-    found = []
+    """Return (stage, row, code span) for each span in the tables' stage
+    columns; each table's header names its columns' stages in backticks."""
+    found, columns = [], {}
     for line in MAP.read_text().splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) != 3 or cells[0] in ("What", "---"):
+        if len(cells) != 3 or not line.startswith("|") or cells[0] == "---":
             continue
-        for column, stage in COLUMNS.items():
+        if cells[0] == "What":  # a table's header: which stage each column is
+            columns = {
+                number: re.search(r"`([^`]+)`", cell).group(1)
+                for number, cell in enumerate(cells[1:], 1)
+            }
+            continue
+        for column, stage in columns.items():
             for span in re.findall(r"`([^`]+)`", cells[column]):
                 found.append((stage, cells[0], span))
     return found
 
 
-def stage_text(stage, span):
+def stage_text(name, span):
     """Return where span must appear: a gcloud command in the stage's README,
-    anything else in its code and configuration."""
-    names = ["README.md"] if span.startswith(("gcloud ", "--")) else SOURCES
-    paths = [REPO / stage / name for name in names]
+    anything else in its code and configuration (its own app.yaml)."""
+    stage = stages.load(name)
+    if span.startswith(("gcloud ", "--", "roles/")):
+        paths = [stage.folder / "README.md"]
+    else:
+        paths = [stage.folder / source for source in SOURCES] + [stage.app_yaml]
     return "\n".join(path.read_text() for path in paths if path.exists())
 
 
@@ -50,7 +61,11 @@ def test_the_map_quotes_both_stages_on_every_topic():
     names = quoted_names()
 
     assert len({row for _, row, _ in names}) >= 18
-    assert {stage for stage, _, _ in names} == set(COLUMNS.values())
+    assert {stage for stage, _, _ in names} == {
+        "mod7-gaetasks",
+        "mod7-gaetasks+cloudtasks",
+        "mod8-cloudtasks",
+    }
 
 
 @pytest.mark.parametrize(

@@ -46,8 +46,8 @@ def readme_commands():
         for block in blocks:
             for line in block.replace("\\\n", " ").splitlines():
                 line = line.split(" # ", 1)[0].strip()
-                if line.startswith("PROJECT_ID=$("):  # a gcloud call in $( )
-                    line = line[len("PROJECT_ID=$(") : -1]
+                if found := re.fullmatch(r"[A-Z_]+=\$\((.*)\)", line):
+                    line = found.group(1)  # a gcloud call in $( )
                 if line:
                     commands.append((readme.relative_to(REPO).as_posix(), line))
     return commands
@@ -133,8 +133,10 @@ def test_make_run_serves_the_stage_and_ctrl_c_stops_it(command, tmp_path):
             if make.poll() is None:
                 os.killpg(make.pid, signal.SIGKILL)
                 make.wait()
-    newest = stages.repository_stages()[-1].name
-    expected = newest if command == "make run" else command.split("=")[-1]
+    settings = dict(word.split("=", 1) for word in shlex.split(command)[2:])
+    expected = settings.get("MODULE", stages.repository_stages()[-1].name)
+    if settings.get("TASKS") == "cloud":
+        expected += "+cloudtasks"
     assert f"VisitMe {expected} is ready" in log.read_text()
     assert status == 200
     assert "Stopped every server this launch started." in log.read_text()
@@ -149,7 +151,7 @@ def test_diff_commands_show_a_diff(command):
     )
 
     assert done.returncode == (1 if kind(command) == "git-diff" else 0), done.stderr
-    assert "main.py" in done.stdout
+    assert "\n+++ b/" in done.stdout  # a unified diff of at least one file
 
 
 @pytest.mark.parametrize(

@@ -112,6 +112,18 @@ def test_launch_refuses_a_bad_port(value):
     assert err == f"error: PORT must be a port number (1-65535), not {value!r}\n"
 
 
+def test_route_a_is_refused_for_a_stage_already_on_cloud_tasks():
+    code, _, err = run(
+        sys.executable, "scripts/launch.py", "--tasks=cloud", "mod8-cloudtasks"
+    )
+
+    assert code == 1
+    assert err == (
+        "error: TASKS=cloud is route A, for a stage on the bundled services; "
+        "mod8-cloudtasks uses Cloud Tasks already\n"
+    )
+
+
 def test_launch_help_lists_every_port_it_uses():
     _, out, _ = run(sys.executable, "scripts/launch.py", "--help")
 

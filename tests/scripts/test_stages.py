@@ -47,7 +47,24 @@ def run(*args):
 def test_every_stage_folder_in_the_repository_is_listed():
     folders = {path.parent.name for path in REPO.glob("mod*/app.yaml")}
 
-    assert {stage.name for stage in stages.repository_stages()} == folders
+    assert {stage.name for stage in stages.folders()} == folders
+
+
+def test_each_app_yaml_variant_in_a_stage_folder_is_listed():
+    variants = {
+        f"{path.parent.name}+{path.stem.removeprefix('app-')}"
+        for path in REPO.glob("mod*/app-*.yaml")
+    }
+
+    assert {s.name for s in stages.repository_stages() if s.variant} == variants
+
+
+def test_each_step_comes_from_a_listed_stage_and_route_a_from_mod7():
+    steps = {(old.name, new.name) for old, new in stages.steps()}
+
+    assert ("mod7-gaetasks", "mod7-gaetasks+cloudtasks") in steps
+    assert ("mod7-gaetasks", "mod8-cloudtasks") in steps
+    assert len(steps) == len(stages.repository_stages()) - 1
 
 
 def test_stages_are_in_module_order_not_name_order(tmp_path):
@@ -75,6 +92,36 @@ def test_stages_are_in_module_order_not_name_order(tmp_path):
 )
 def test_the_kind_comes_from_app_yaml(tmp_path, app_yaml, kind):
     assert stages.load(make_stage(tmp_path / "mod8-mine", app_yaml)).kind == kind
+
+
+@pytest.mark.parametrize(
+    "flag, kind",
+    [
+        ('"true"', stages.ROUTE_A),
+        ("'TRUE'", stages.ROUTE_A),
+        ("true", stages.ROUTE_A),
+        ('"false"', stages.BUNDLED),
+        ('"yes"', stages.BUNDLED),
+        ("\"true'", stages.BUNDLED),
+    ],
+)
+def test_route_a_is_the_bundled_services_with_the_sdk_flag(tmp_path, flag, kind):
+    app_yaml = (
+        "runtime: python311\napp_engine_apis: true\nenv_variables:\n"
+        f"  APPENGINE_USE_CLOUDTASK_PUSH_QUEUE: {flag}\n"
+    )
+
+    assert stages.load(make_stage(tmp_path / "mine", app_yaml)).kind == kind
+
+
+def test_a_variant_is_its_folder_served_with_app_variant_yaml():
+    route_a = stages.load("mod7-gaetasks+cloudtasks")
+
+    assert route_a.folder == REPO / "mod7-gaetasks"
+    assert route_a.app_yaml == REPO / "mod7-gaetasks" / "app-cloudtasks.yaml"
+    assert route_a.kind == stages.ROUTE_A
+    assert route_a.task_payload == "form"
+    assert route_a.venv == stages.VENVS / "mod7-gaetasks+cloudtasks"
 
 
 def test_venvs_follow_the_kind(tmp_path):
@@ -118,6 +165,11 @@ def test_the_command_lists_the_stages_and_their_fields():
     "args, says",
     [
         (["docs"], "error: docs is not a stage folder: it has no app.yaml\n"),
+        (
+            ["mod8-cloudtasks+cloudtasks"],
+            "error: mod8-cloudtasks+cloudtasks is not a stage: mod8-cloudtasks has "
+            "no app-cloudtasks.yaml\n",
+        ),
         (["--format", "{nope}"], "error: --format takes fields name, folder, kind"),
     ],
 )
