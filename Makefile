@@ -4,6 +4,7 @@
 #   make test                         lint, unit tests, contract tests: everything
 #   make contract / make tooling      only the contract tests / the scripts' and docs' tests
 #   make check-runtime                each stage's pins install on its runtime's Python
+#   make queue-commands [QUEUE_YAML=...]  gcloud commands giving queues a queue.yaml's settings
 #   make diff [FROM=... TO=...]       what changes from one stage to the next
 #   make verify DIR=...               check your own migrated folder against SPEC.md
 #   make bench [MODULE=...]           what a stage costs per visit and per trim
@@ -19,7 +20,7 @@ TESTS_VENV := .venv/tests
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test diff verify bench notebooks jupyter prereqs lint unit types \
-	check-notebooks browser contract tooling check-runtime
+	check-notebooks browser contract tooling check-runtime queue-commands
 
 run:
 	@$(PYTHON) scripts/launch.py $(if $(TASKS),--tasks=$(TASKS)) $(MODULE)
@@ -70,6 +71,14 @@ types:
 	$(FINISHED_VENV)/bin/mypy --strict --python-version $(FINISHED_RUNTIME) \
 	  $(FINISHED)/main.py
 	$(FINISHED_VENV)/bin/mypy --strict $(FINISHED)/main.py
+
+# The gcloud tasks commands that give Cloud Tasks queues a queue.yaml's settings,
+# as `gcloud app deploy queue.yaml` converts them.
+queue-commands:
+	@$(PYTHON) scripts/ensure_venv.py .venv/tasks-emulator \
+	  scripts/tasks-emulator-requirements.txt
+	@.venv/tasks-emulator/bin/python scripts/queue_commands.py \
+	  $(or $(QUEUE_YAML),mod7-gaetasks/queue.yaml) $(if $(LOCATION),--location=$(LOCATION))
 
 # Each stage's pinned requirements resolve to wheels for its app.yaml runtime's
 # Python and pass pip check there (asks PyPI; wheels cached in .venv/check-runtime).

@@ -42,6 +42,8 @@ from gcloud_tasks_emulator import server
 from google.cloud import tasks_v2
 from google.cloud.tasks_v2.services.cloud_tasks import transports
 
+import queue_commands
+
 READY_TIMEOUT_S = 30
 
 
@@ -62,30 +64,37 @@ def loopback_only(make_server):
 def queue_yaml_queues(path, project, location):
     """Return the push queues of a queue.yaml as Cloud Tasks queues.
 
-    The settings follow gcloud's own conversion for `gcloud app deploy
-    queue.yaml` (lib/googlecloudsdk/api_lib/tasks/app_deploy_migration_util.py
-    in the Cloud SDK): task_retry_limit counts retries, so max_attempts is one
-    more; rate N/s is max_dispatches_per_second N.
+    With the settings `gcloud app deploy queue.yaml` gives them: queue_commands.py
+    is the one place that knows gcloud's conversion (for example task_retry_limit
+    counts retries, so max_attempts is one more; rate N/s is
+    max_dispatches_per_second N).
     """
-    with open(path) as source:
-        entries = (yaml.safe_load(source) or {}).get("queue") or []
+
+    def duration(seconds):
+        whole, fraction = divmod(round(seconds * 10**9), 10**9)
+        return {"seconds": whole, "nanos": fraction}
+
     queues = []
-    for entry in entries:
-        if entry.get("mode") == "pull":
-            continue
-        retry = entry.get("retry_parameters") or {}
-        config = tasks_v2.RetryConfig()
-        if "task_retry_limit" in retry:
-            config.max_attempts = int(retry["task_retry_limit"]) + 1
-        for key in ("min_backoff", "max_backoff"):
-            if f"{key}_seconds" in retry:
-                setattr(config, key, {"seconds": int(retry[f"{key}_seconds"])})
+    for name, settings in queue_commands.push_queues(path):
         queue = tasks_v2.Queue(
-            name=f"projects/{project}/locations/{location}/queues/{entry['name']}",
-            retry_config=config,
+            name=f"projects/{project}/locations/{location}/queues/{name}",
+            retry_config=tasks_v2.RetryConfig(
+                max_attempts=settings["max_attempts"],
+                max_retry_duration=duration(settings["max_retry_duration"]),
+                min_backoff=duration(settings["min_backoff"]),
+                max_backoff=duration(settings["max_backoff"]),
+                max_doublings=settings["max_doublings"],
+            ),
+            rate_limits=tasks_v2.RateLimits(
+                max_dispatches_per_second=settings["max_dispatches_per_second"],
+                max_burst_size=settings["max_burst_size"],
+                max_concurrent_dispatches=settings["max_concurrent_dispatches"],
+            ),
         )
-        if str(entry.get("rate", "")).endswith("/s"):
-            queue.rate_limits.max_dispatches_per_second = float(entry["rate"][:-2])
+        if "routing_override" in settings:
+            queue.app_engine_routing_override = tasks_v2.AppEngineRouting(
+                **settings["routing_override"]
+            )
         queues.append(queue)
     return queues
 
@@ -95,8 +104,13 @@ def serve(args):
     logging.basicConfig(level=logging.INFO, format="tasks-emulator: %(message)s")
     max_attempts = args.max_attempts
     if args.queue_yaml:
-        queues = queue_yaml_queues(args.queue_yaml, "p", "l")
-        max_attempts = max(q.retry_config.max_attempts or 1 for q in queues)
+        # The emulator bounds every queue alike; -1 (unlimited, a queue.yaml
+        # without task_retry_limit) keeps the default bound locally.
+        attempts = [
+            q.retry_config.max_attempts
+            for q in queue_yaml_queues(args.queue_yaml, "p", "l")
+        ]
+        max_attempts = max(attempts) if attempts and min(attempts) > 0 else max_attempts
     grpc.server = loopback_only(grpc.server)
     emulator = server.create_server(
         "127.0.0.1",
