@@ -137,6 +137,41 @@ def test_trim_slack_zero_enqueues_whenever_anything_is_older(bed, client, monkey
     assert len(tasks(bed)) == 1
 
 
+def test_the_visit_that_enqueues_a_trim_carries_its_cutoff(client):
+    visits = seed(20)
+
+    client.get("/", headers={"User-Agent": "the-trigger"})
+
+    [marked] = [visit for visit in main.Visit.query() if visit.trim_cutoff]
+    assert marked.visitor.endswith("the-trigger")
+    assert marked.trim_cutoff == visits[11].timestamp
+
+
+def test_no_trim_while_one_of_the_slack_plus_one_newest_waits_for_its_own(bed, client):
+    seed(20)
+    client.get("/")  # enqueues; the queue holds the task
+    for _ in range(10):  # the mark stays among the 11 newest
+        client.get("/")
+
+    assert len(tasks(bed)) == 1
+    client.get("/")  # the 12th: the mark is 12th newest now
+    assert len(tasks(bed)) == 2
+
+
+def test_a_refused_trim_leaves_no_mark_so_the_next_page_tries_again(
+    client, monkeypatch, caplog
+):
+    # Mock: the testbed's queue stub cannot be made to refuse a task on demand.
+    monkeypatch.setattr(taskqueue, "add", refuse)
+    seed(20)
+
+    for _ in range(3):
+        client.get("/")
+
+    assert caplog.text.count("Could not enqueue a trim") == 3
+    assert not [visit for visit in main.Visit.query() if visit.trim_cutoff]
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -292,11 +327,13 @@ def test_html_in_user_agent_is_escaped(client):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.get_data(as_text=True)
 
 
+def refuse(*args, **kwargs):
+    """Stand in for a queue that is down."""
+    raise taskqueue.TransientError("queue is down")
+
+
 def test_failing_enqueue_still_shows_the_page(client, monkeypatch, caplog):
     # Mock: the testbed's queue stub cannot be made to refuse a task on demand.
-    def refuse(*args, **kwargs):
-        raise taskqueue.TransientError("queue is down")
-
     monkeypatch.setattr(taskqueue, "add", refuse)
     seed(20)
 

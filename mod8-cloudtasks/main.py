@@ -62,10 +62,12 @@ QUEUE_DOWN = (exceptions.GoogleAPIError,)
 
 
 class Visit(ndb.Model):
-    """One page view: who visited, and when (UTC)."""
+    """One page view: who visited, when (UTC), and the trim it enqueued, if any."""
 
     visitor = ndb.StringProperty()
     timestamp = ndb.DateTimeProperty(auto_now_add=True)
+    # Set on the visit that enqueued a trim: the trim's cutoff.
+    trim_cutoff = ndb.DateTimeProperty(indexed=False)
 
 
 @functools.cache
@@ -89,19 +91,30 @@ def header_text(value):
 
 
 def store_visit(remote_addr, user_agent):
-    """Store a Visit entity for this request."""
+    """Store a Visit entity for this request; return it."""
     visitor = f"{remote_addr}: {header_text(user_agent)}"
-    Visit(visitor=fit_indexed(visitor)).put()
+    visit = Visit(visitor=fit_indexed(visitor))
+    visit.put()
+    return visit
 
 
-def fetch_visits(limit):
-    """Return the newest visits, and the cutoff of the trim enqueued, if any."""
+def fetch_visits(limit, visit):
+    """Return the newest visits, and the cutoff of the trim visit enqueued, if any."""
     data = Visit.query().order(-Visit.timestamp).fetch(limit + 1 + TRIM_SLACK)
     visits = data[:limit]
     if len(data) <= limit + TRIM_SLACK:
         return visits, None
+    # A trim that one of the TRIM_SLACK + 1 newest enqueued may not have run yet.
+    if any(newer.trim_cutoff for newer in data[: TRIM_SLACK + 1]):
+        return visits, None
     oldest = visits[-1].timestamp
-    return visits, (oldest if enqueue_trim(oldest) else None)
+    visit.trim_cutoff = oldest  # first, so that concurrent pages see it soon
+    visit.put()
+    if enqueue_trim(oldest):
+        return visits, oldest
+    visit.trim_cutoff = None  # refused: no mark, so a later page tries again
+    visit.put()
+    return visits, None
 
 
 def enqueue_trim(oldest):
@@ -195,8 +208,8 @@ def trim():
 @app.route("/")
 def root():
     """Record this visit and show the newest ones."""
-    store_visit(request.remote_addr, request.user_agent.string)
-    visits, oldest = fetch_visits(SHOWN)
+    visit = store_visit(request.remote_addr, request.user_agent.string)
+    visits, oldest = fetch_visits(SHOWN, visit)
     return render_template("index.html", visits=visits, oldest=oldest)
 
 

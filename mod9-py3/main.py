@@ -126,10 +126,12 @@ QUEUE_DOWN = (exceptions.GoogleAPIError,)
 
 
 class Visit(ndb.Model):
-    """One page view: who visited, and when (UTC)."""
+    """One page view: who visited, when (UTC), and the trim it enqueued, if any."""
 
     visitor = ndb.StringProperty()
     timestamp = ndb.DateTimeProperty(auto_now_add=True, tzinfo=UTC)
+    # Set on the visit that enqueued a trim: the trim's cutoff.
+    trim_cutoff = ndb.DateTimeProperty(indexed=False, tzinfo=UTC)
 
 
 @functools.cache
@@ -152,21 +154,34 @@ def header_text(value: str) -> str:
     return value.encode("latin-1").decode("utf-8", "replace")
 
 
-def store_visit(remote_addr: str | None, user_agent: str) -> None:
-    """Store a Visit entity for this request."""
+def store_visit(remote_addr: str | None, user_agent: str) -> Visit:
+    """Store a Visit entity for this request; return it."""
     visitor = f"{remote_addr}: {header_text(user_agent)}"
     # ndb.Model's constructor has no type hints.
-    Visit(visitor=fit_indexed(visitor)).put()  # type: ignore[no-untyped-call]
+    visit = Visit(visitor=fit_indexed(visitor))  # type: ignore[no-untyped-call]
+    visit.put()
+    return visit
 
 
-def fetch_visits(limit: int) -> tuple[list[Visit], datetime.datetime | None]:
-    """Return the newest visits, and the cutoff of the trim enqueued, if any."""
+def fetch_visits(
+    limit: int, visit: Visit
+) -> tuple[list[Visit], datetime.datetime | None]:
+    """Return the newest visits, and the cutoff of the trim visit enqueued, if any."""
     data = Visit.query().order(-Visit.timestamp).fetch(limit + 1 + settings.trim_slack)
     visits: list[Visit] = data[:limit]
     if len(data) <= limit + settings.trim_slack:
         return visits, None
+    # A trim that one of the TRIM_SLACK + 1 newest enqueued may not have run yet.
+    if any(newer.trim_cutoff for newer in data[: settings.trim_slack + 1]):
+        return visits, None
     oldest: datetime.datetime = visits[-1].timestamp
-    return visits, (oldest if enqueue_trim(oldest) else None)
+    visit.trim_cutoff = oldest  # first, so that concurrent pages see it soon
+    visit.put()
+    if enqueue_trim(oldest):
+        return visits, oldest
+    visit.trim_cutoff = None  # refused: no mark, so a later page tries again
+    visit.put()
+    return visits, None
 
 
 def enqueue_trim(oldest: datetime.datetime) -> bool:
@@ -273,8 +288,8 @@ def trim() -> tuple[str, int]:
 @app.route("/")
 def root() -> str:
     """Record this visit and show the newest ones."""
-    store_visit(request.remote_addr, request.user_agent.string)
-    visits, oldest = fetch_visits(SHOWN)
+    visit = store_visit(request.remote_addr, request.user_agent.string)
+    visits, oldest = fetch_visits(SHOWN, visit)
     return render_template("index.html", visits=visits, oldest=oldest)
 
 

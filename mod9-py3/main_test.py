@@ -179,6 +179,40 @@ def test_task_is_an_app_engine_request_with_the_exact_cutoff_as_json(client):
     assert request.body == f'{{"oldest": "{main.cutoff_text(oldest)}"}}'.encode()
 
 
+def test_the_visit_that_enqueues_a_trim_carries_its_cutoff(client):
+    visits = seed(20)
+
+    client.get("/", headers={"User-Agent": "the-trigger"})
+
+    [marked] = [visit for visit in stored() if visit.trim_cutoff]
+    assert marked.visitor.endswith("the-trigger")
+    assert marked.trim_cutoff == visits[11].timestamp
+
+
+def test_no_trim_while_one_of_the_slack_plus_one_newest_waits_for_its_own(client):
+    seed(20)
+    client.get("/")  # enqueues; the queue holds the task
+    for _ in range(10):  # the mark stays among the 11 newest
+        client.get("/")
+
+    assert len(queued()) == 1
+    client.get("/")  # the 12th: the mark is 12th newest now
+    assert len(queued()) == 2
+
+
+def test_a_refused_trim_leaves_no_mark_so_the_next_page_tries_again(
+    client, monkeypatch, caplog
+):
+    use_settings(monkeypatch, tasks_emulator=f"127.0.0.1:{launch.free_port()}")
+    seed(20)
+
+    for _ in range(3):
+        client.get("/")
+
+    assert caplog.text.count("Could not enqueue a trim") == 3
+    assert not [visit for visit in stored() if visit.trim_cutoff]
+
+
 def test_queue_that_refuses_leaves_the_page_at_200(client, monkeypatch, caplog):
     use_settings(monkeypatch, tasks_emulator=f"127.0.0.1:{launch.free_port()}")
     seed(20)

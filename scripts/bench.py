@@ -102,19 +102,22 @@ def measure_tasks_per_visit(stage, count):
     for _ in range(count):
         stage.visit("bench-steady")
     settle(stage)
-    return stage.read_log()[mark:].count("Enqueued a trim") / count
+    return len(stage.enqueued(stage.read_log()[mark:])) / count
 
 
 def measure_burst(stage, count):
-    """Send count visits from CLIENTS concurrent clients; return stored after."""
+    """Send count visits from CLIENTS concurrent clients; return the visits
+    stored once trims settle, and the trim tasks enqueued per visit."""
     stage.storage.clear()
+    mark = stage.log_mark()
     with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
         statuses = list(
             pool.map(lambda n: stage.visit(f"burst-{n}").status_code, range(count))
         )
     if set(statuses) != {200}:
         raise SystemExit(f"error: the burst got answers {sorted(set(statuses))}")
-    return settle(stage)
+    stored = settle(stage)
+    return stored, len(stage.enqueued(stage.read_log()[mark:])) / count
 
 
 def measure_backlog(stage, count):
@@ -141,7 +144,7 @@ def run(name, counts):
             visits = measure_visits(stage, counts["visits"])
             floor = measure_floor(stage, counts["floor"], slack)
             tasks = measure_tasks_per_visit(stage, counts["steady"])
-            stored = measure_burst(stage, counts["burst"])
+            stored, burst_tasks = measure_burst(stage, counts["burst"])
             backlog_s = measure_backlog(stage, counts["backlog"])
         finally:
             stage.stop()
@@ -155,6 +158,7 @@ def run(name, counts):
             statistics.median(visits) / statistics.median(floor), 2
         ),
         "tasks_per_visit": round(tasks, 3),
+        "tasks_per_visit_burst": round(burst_tasks, 3),
         "stored_after_settle": stored,
         f"backlog_{counts['backlog']}_trim_s": round(backlog_s, 2),
         "deletes_per_s": round(counts["backlog"] / backlog_s),

@@ -142,7 +142,7 @@ def stop(server, timeout=15):
     server.wait()
 
 
-def dev_appserver_command(stage, ports, project, env, storage, sdk_root):
+def dev_appserver_command(stage, ports, project, env, storage, sdk_root, hold):
     """Build the dev_appserver.py command line for a bundled-services stage."""
     command = [
         prereqs.sdk_python(sdk_root) or sys.executable,
@@ -162,12 +162,13 @@ def dev_appserver_command(stage, ports, project, env, storage, sdk_root):
         "--clear_datastore=yes",
         "--skip_sdk_update_check=yes",
         "--watcher_ignore_re=.*__pycache__.*",
+        f"--enable_task_running={'no' if hold else 'yes'}",
     ]
     command += [f"--env_var={item}" for item in [NO_BYTECODE, *env]]
     return [*command, stage.app_yaml]
 
 
-def run_bundled(stage, project, env):
+def run_bundled(stage, project, env, hold=False):
     """Serve a stage on the bundled services under dev_appserver until stopped.
 
     Route A (APPENGINE_USE_CLOUDTASK_PUSH_QUEUE in its app.yaml) also gets the
@@ -210,7 +211,9 @@ def run_bundled(stage, project, env):
             **os.environ,
             "CLOUDSDK_PYTHON": prereqs.sdk_python(sdk_root) or sys.executable,
         }
-        command = dev_appserver_command(stage, ports, project, env, storage, sdk_root)
+        command = dev_appserver_command(
+            stage, ports, project, env, storage, sdk_root, hold
+        )
         server = start(command, env=sdk_env)
         servers.callback(stop, server)
         wait_for_http(f"http://127.0.0.1:{ports['app']}/trim", server, START_TIMEOUT_S)
@@ -412,6 +415,12 @@ def parse_args(argv):
         "Cloud Tasks with route A's app-cloudtasks.yaml (make run TASKS=cloud)",
     )
     parser.add_argument(
+        "--hold-push-tasks",
+        action="store_true",
+        help="with App Engine's push queue: keep tasks queued, not run, so the "
+        "queue lags (its admin console can run them)",
+    )
+    parser.add_argument(
         "--env",
         action="append",
         default=[],
@@ -451,8 +460,16 @@ def main(argv=None):
                     f"{stage.name} uses Cloud Tasks already"
                 )
             stage = stages.load(stage.folder.with_name(f"{stage.name}+cloudtasks"))
-        run = run_bundled if stage.on_devappserver else run_cloud
-        run(stage, os.environ.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT, args.env)
+        if args.hold_push_tasks and stage.kind != stages.BUNDLED:
+            raise LaunchError(
+                f"--hold-push-tasks is for App Engine's push queue; {stage.name}'s "
+                "tasks go to Cloud Tasks, whose queue can be paused instead"
+            )
+        project = os.environ.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT
+        if stage.on_devappserver:
+            run_bundled(stage, project, args.env, args.hold_push_tasks)
+        else:
+            run_cloud(stage, project, args.env)
     except (LaunchError, stages.NotAStage) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+import grpc
 import requests
 
 import stages
@@ -125,6 +126,14 @@ class Storage:
 
         return self._call(work)
 
+    def marked(self):
+        """Return the trim cutoffs that stored visits carry (SPEC 11's mark)."""
+
+        def fetch():
+            return [v.trim_cutoff for v in self.Visit.query() if v.trim_cutoff]
+
+        return self._call(fetch)
+
     def count(self):
         """Count the stored visits."""
         return self._call(lambda: self.Visit.query().count(limit=None))
@@ -160,6 +169,7 @@ class BundledStorage(Storage):
         class Visit(ndb.Model):
             visitor = ndb.StringProperty()
             timestamp = ndb.DateTimeProperty()
+            trim_cutoff = ndb.DateTimeProperty(indexed=False)
 
         self.ndb, self.Visit = ndb, Visit
 
@@ -181,6 +191,7 @@ class CloudStorage(Storage):
         class Visit(ndb.Model):
             visitor = ndb.StringProperty()
             timestamp = ndb.DateTimeProperty()
+            trim_cutoff = ndb.DateTimeProperty(indexed=False)
 
         self.ndb, self.Visit = ndb, Visit
 
@@ -192,9 +203,10 @@ class CloudStorage(Storage):
 class Stage:
     """One stage folder served by scripts/launch.py on free ports."""
 
-    def __init__(self, name, log_path, env=()):
+    def __init__(self, name, log_path, env=(), options=()):
         self.info = stages.load(name)  # raises NotAStage for any other folder
         self.name, self.log_path, self.env = name, Path(log_path), list(env)
+        self.options = list(options)  # for the launcher
         self.url = self.storage = self.process = self.log = None
         self.tasks_port = self.queue = None  # a Cloud Tasks emulator's, if any
         self.session = requests.Session()
@@ -212,7 +224,7 @@ class Stage:
     def start(self, timeout=240):
         """Launch the stage and wait until it is ready."""
         command = [sys.executable, str(REPO / "scripts" / "launch.py")]
-        command += [f"--env={item}" for item in self.env] + [self.name]
+        command += [f"--env={item}" for item in self.env] + self.options + [self.name]
         env = {
             **os.environ,
             "PORT": str(free_port()),
@@ -301,6 +313,26 @@ class Stage:
     def trim(self, cutoff):
         """Deliver a well-formed trim task for a naive UTC cutoff, as the queue does."""
         return self.post_trim(**self.task_body({"oldest": cutoff_text(cutoff)}))
+
+    def enqueued(self, log):
+        """Return the cutoffs of the trims a log says the app enqueued (naive UTC)."""
+        found = re.findall(
+            r"Enqueued a trim of visits older than ([0-9:. T+-]+\d)", log
+        )
+        times = [datetime.datetime.fromisoformat(text) for text in found]
+        return [
+            t.astimezone(datetime.UTC).replace(tzinfo=None) if t.tzinfo else t
+            for t in times
+        ]
+
+    def tasks_client(self):
+        """A Cloud Tasks client for the stage's emulator (it must have one)."""
+        from google.cloud import tasks_v2
+        from google.cloud.tasks_v2.services.cloud_tasks import transports
+
+        channel = grpc.insecure_channel(f"127.0.0.1:{self.tasks_port}")
+        transport = transports.CloudTasksGrpcTransport(channel=channel)
+        return tasks_v2.CloudTasksClient(transport=transport)
 
     def wait_for(self, condition, timeout=20):
         """Wait until condition() is true; return whether it became true."""

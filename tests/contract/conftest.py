@@ -54,17 +54,18 @@ def route_a_stage_info(request):
 
 @pytest.fixture(scope="module")
 def start_stage(tmp_path_factory):
-    """Return start(info, env=(), label="app"): launch a stage as `make run`
-    does, on free ports. One runs at a time: starting the next stops the one
-    before (pytest runs a module's tests stage by stage), and the module's end
-    stops the last."""
+    """Return start(info, env=(), label="app", options=()): launch a stage as
+    `make run` does (options for the launcher), on free ports. One runs at a
+    time: starting the next stops the one before (pytest runs a module's tests
+    stage by stage), and the module's end stops the last."""
     running = []
 
-    def start(info, env=(), label="app"):
+    def start(info, env=(), label="app", options=()):
         if running:
             running.pop().stop()
         log = tmp_path_factory.mktemp("logs") / f"{info.name}-{label}.log"
-        running.append(Stage(str(info.folder.with_name(info.name)), log, env))
+        path = str(info.folder.with_name(info.name))
+        running.append(Stage(path, log, env, options))
         return running[-1].start()
 
     yield start

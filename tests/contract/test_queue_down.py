@@ -46,3 +46,19 @@ def test_page_answers_200_and_logs_when_the_queue_refuses(refusing):
     refused = "Could not enqueue a trim"
     assert refused in refusing.log_since(mark, until=refused)
     assert refusing.storage.count() == 31  # nothing lost, nothing trimmed
+
+
+@pytest.mark.spec(5, 11)
+def test_a_refused_trim_leaves_no_mark_so_later_pages_try_again(refusing):
+    refusing.storage.clear()
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    refusing.storage.put([now - datetime.timedelta(seconds=i) for i in range(30)])
+    mark = refusing.log_mark()
+
+    for number in range(3):
+        assert refusing.visit(f"retry-{number}").status_code == 200
+
+    refused = "Could not enqueue a trim"
+    log = refusing.log_since(mark, until=lambda log: log.count(refused) >= 3)
+    assert log.count(refused) == 3  # each page tried again
+    assert refusing.storage.marked() == []  # no visit claims a trim

@@ -24,10 +24,8 @@ to dev_appserver's own queue, which trims at once.
 import datetime
 import urllib.parse
 
-import grpc
 import pytest
 from google.cloud import tasks_v2
-from google.cloud.tasks_v2.services.cloud_tasks import transports
 
 from stage import cutoff_text, page_cutoff
 
@@ -39,17 +37,10 @@ def seed_recent(site, count):
     site.storage.put([now - (count - i) * step for i in range(count)])
 
 
-def tasks_client(stage):
-    """A Cloud Tasks client for the stage's emulator."""
-    channel = grpc.insecure_channel(f"127.0.0.1:{stage.tasks_port}")
-    transport = transports.CloudTasksGrpcTransport(channel=channel)
-    return tasks_v2.CloudTasksClient(transport=transport)
-
-
 def held_tasks(stage):
     """Visit with a full query while the emulator's queue is paused; return the
     page's cutoff, the tasks the queue holds, and the visits stored then."""
-    client = tasks_client(stage)
+    client = stage.tasks_client()
     client.pause_queue(name=stage.queue)
     try:
         seed_recent(stage, 20)

@@ -40,6 +40,7 @@ SCRIPTS = [
     "verify",
     "stages.py",
     "check_runtime.py",
+    "queue_commands.py",
 ]
 
 
@@ -122,6 +123,16 @@ def test_route_a_is_refused_for_a_stage_already_on_cloud_tasks():
         "error: TASKS=cloud is route A, for a stage on the bundled services; "
         "mod8-cloudtasks uses Cloud Tasks already\n"
     )
+
+
+def test_holding_push_tasks_is_refused_where_cloud_tasks_has_them():
+    code, _, err = run(
+        sys.executable, "scripts/launch.py", "--hold-push-tasks", "mod9-py3"
+    )
+
+    assert code == 1
+    assert err.startswith("error: --hold-push-tasks is for App Engine's push queue")
+    assert err.count("\n") == 1
 
 
 def test_launch_help_lists_every_port_it_uses():
