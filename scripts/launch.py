@@ -69,7 +69,7 @@ EPILOG = (
     + f"\n  {'GOOGLE_CLOUD_PROJECT':<24} the project id, default {DEFAULT_PROJECT}\n"
 )
 START_TIMEOUT_S = 180
-MAX_ATTEMPTS = 5  # the queue's bound on deliveries, as in the READMEs' deploy steps
+MAX_ATTEMPTS = 6  # the queue's bound on deliveries, as in the READMEs' deploy steps
 # Route A's Cloud Tasks location, locally (the SDK reads it from LOCATION_ID).
 ROUTE_A_LOCATION = "us-central1"
 SERVER_REQUIREMENTS = "scripts/server-requirements.txt"

@@ -549,3 +549,13 @@ def test_the_emulator_s_queues_get_the_same_settings(tmp_path, queue_files):
         settings["name"] = queue["name"]
         emulator[queue["name"].rsplit("/", 1)[1]] = normal(settings)
     assert emulator == {name: normal(queue) for name, queue in expected.items()}
+
+
+@pytest.mark.parametrize("stage", ["mod8-cloudtasks", "mod9-py3"])
+def test_the_cloud_stages_readmes_create_the_queue_mod7_s_queue_yaml_gives(stage):
+    _, out, _ = run(REPO / "mod7-gaetasks" / "queue.yaml")
+    readme = (REPO / stage / "README.md").read_text().replace("\\\n", " ")
+    commands = [" ".join(line.split()) for line in readme.splitlines()]
+
+    [create] = [line for line in out.splitlines() if line.startswith("gcloud ")]
+    assert create in commands, f"{stage}/README.md should quote: {create}"
