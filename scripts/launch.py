@@ -14,15 +14,20 @@
 
 """Run one VisitMe stage locally on Google's own local servers.
 
-Usage: python3 scripts/launch.py [--env KEY=VALUE ...] STAGE
-       make run MODULE=STAGE
+Usage: python3 scripts/launch.py [--tasks cloud] [--hold-push-tasks]
+           [--env KEY=VALUE ...] STAGE
+       make run MODULE=STAGE [TASKS=cloud]
 
 A stage that uses the bundled App Engine APIs (`app_engine_apis: true` in its
 app.yaml) runs under dev_appserver.py, with a strongly consistent datastore.
-Any other stage (Cloud NDB and Cloud Tasks) runs on the Datastore emulator in
-Firestore-in-Datastore mode, a Cloud Tasks emulator with the app's queue, and
-gunicorn, as App Engine runs it. The first start installs what it needs into
-.venv/ (git-ignored); later starts reuse it.
+Route A (--tasks cloud, or STAGE+cloudtasks: the folder's
+app-cloudtasks.yaml, which sets APPENGINE_USE_CLOUDTASK_PUSH_QUEUE) adds a
+Cloud Tasks emulator with the queues of its queue.yaml, and points the SDK's
+client at it (scripts/route_a/). Any other stage (Cloud NDB and Cloud
+Tasks) runs on the Datastore emulator in Firestore-in-Datastore mode, a Cloud
+Tasks emulator with the app's queue, and gunicorn, as App Engine runs it. The
+first start installs what it needs into .venv/ (git-ignored); later starts
+reuse it.
 
 Environment: PORT (app, default 8080), ADMIN_PORT (dev_appserver's admin
 console, default 8000), DATASTORE_EMULATOR_PORT (default 8081),

@@ -51,8 +51,7 @@ def test_page_answers_200_and_logs_when_the_queue_refuses(refusing):
 @pytest.mark.spec(5, 11)
 def test_a_refused_trim_leaves_no_mark_so_later_pages_try_again(refusing):
     refusing.storage.clear()
-    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-    refusing.storage.put([now - datetime.timedelta(seconds=i) for i in range(30)])
+    refusing.storage.put_recent(30)
     mark = refusing.log_mark()
 
     for number in range(3):

@@ -21,7 +21,6 @@ the flag off, the same visit leaves the emulator's queue empty: the task goes
 to dev_appserver's own queue, which trims at once.
 """
 
-import datetime
 import urllib.parse
 
 import pytest
@@ -30,20 +29,13 @@ from google.cloud import tasks_v2
 from stage import cutoff_text, page_cutoff
 
 
-def seed_recent(site, count):
-    """Store count visits a millisecond apart, ending now."""
-    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-    step = datetime.timedelta(milliseconds=1)
-    site.storage.put([now - (count - i) * step for i in range(count)])
-
-
 def held_tasks(stage):
     """Visit with a full query while the emulator's queue is paused; return the
     page's cutoff, the tasks the queue holds, and the visits stored then."""
     client = stage.tasks_client()
     client.pause_queue(name=stage.queue)
     try:
-        seed_recent(stage, 20)
+        stage.storage.put_recent(20)
         cutoff = page_cutoff(stage.visit("route-a").text)
         tasks = list(client.list_tasks(parent=stage.queue))
         return cutoff, tasks, stage.storage.count()

@@ -22,7 +22,6 @@ up means delivering each trim the app enqueued, as that queue would.
 """
 
 import contextlib
-import datetime
 import math
 
 import pytest
@@ -56,17 +55,10 @@ def queue_held(stage):
             stage.tasks_client().resume_queue(name=stage.queue)
 
 
-def seed_recent(stage, count):
-    """Store count visits a millisecond apart, ending now."""
-    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-    step = datetime.timedelta(milliseconds=1)
-    stage.storage.put([now - (count - i) * step for i in range(count)])
-
-
 @pytest.mark.spec(11)
 def test_a_lagging_queue_gets_one_trim_per_slack_plus_one_visits(lagging):
     lagging.storage.clear()
-    seed_recent(lagging, 20)
+    lagging.storage.put_recent(20)
     mark = lagging.log_mark()
 
     with queue_held(lagging):
@@ -85,7 +77,7 @@ def test_a_lagging_queue_gets_one_trim_per_slack_plus_one_visits(lagging):
 @pytest.mark.spec(11)
 def test_storage_settles_once_a_lagging_queue_catches_up(lagging):
     lagging.storage.clear()
-    seed_recent(lagging, 20)
+    lagging.storage.put_recent(20)
 
     with queue_held(lagging):
         for number in range(VISITS):

@@ -23,17 +23,6 @@ import pytest
 from stage import page_cutoff, page_times
 
 
-def seed(site, count):
-    """Store count visits one millisecond apart, oldest first, ending now.
-
-    Recent on purpose: an earlier test's trim may still be on its way through
-    the queue, and it rightly deletes every visit older than its cutoff.
-    """
-    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-    step = datetime.timedelta(milliseconds=1)
-    return site.storage.put([now - (count - i) * step for i in range(count)])
-
-
 @pytest.mark.spec(1)
 def test_visit_is_stored_with_visitor_and_utc_microseconds(site):
     before = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
@@ -49,7 +38,7 @@ def test_visit_is_stored_with_visitor_and_utc_microseconds(site):
 
 @pytest.mark.spec(2)
 def test_page_lists_ten_newest_first_including_this_visit(site):
-    seed(site, 15)
+    site.storage.put_recent(15)
 
     response = site.visit("the-newest")
 
@@ -69,7 +58,7 @@ def test_every_page_shows_its_own_visit(site):
 @pytest.mark.spec(3, 11)
 @pytest.mark.parametrize("stored, shows_cutoff", [(19, False), (20, True)])
 def test_cutoff_is_shown_only_when_a_trim_is_enqueued(site, stored, shows_cutoff):
-    seed(site, stored)
+    site.storage.put_recent(stored)
 
     html = site.visit().text
 
@@ -161,7 +150,7 @@ def test_unknown_paths_and_methods_are_not_errors(site, method, path, status):
 
 @pytest.mark.spec(2, 11)
 def test_load_of_8_clients_gets_no_errors_and_storage_converges(site):
-    seed(site, 10)  # so that every page, even the first, has 10 to list
+    site.storage.put_recent(10)  # so that every page, even the first, has 10 to list
 
     def one_visit(number):
         response = site.session.get(
