@@ -10,6 +10,8 @@
 #   make bench [MODULE=...]           what a stage costs per visit and per trim
 #                                     (route A: MODULE=mod7-gaetasks+cloudtasks)
 #   make notebooks / make jupyter     refresh the notebooks' outputs / open them
+#   make deploy MODULE=... PROJECT=... [REGION=...] [DRY_RUN=1]
+#                                     deploy a stage, step by step (DRY_RUN: print them)
 PYTHON ?= python3
 # scripts/stages.py is the one place that knows the stages, oldest first.
 STAGES := $(shell $(PYTHON) scripts/stages.py)
@@ -20,7 +22,7 @@ TESTS_VENV := .venv/tests
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test diff verify bench notebooks jupyter prereqs lint unit types \
-	check-notebooks browser contract tooling check-runtime queue-commands
+	check-notebooks browser contract tooling check-runtime queue-commands deploy
 
 run:
 	@$(PYTHON) scripts/launch.py $(if $(TASKS),--tasks=$(TASKS)) $(MODULE)
@@ -79,6 +81,11 @@ queue-commands:
 	  scripts/tasks-emulator-requirements.txt
 	@.venv/tasks-emulator/bin/python scripts/queue_commands.py \
 	  $(or $(QUEUE_YAML),mod7-gaetasks/queue.yaml) $(if $(LOCATION),--location=$(LOCATION))
+
+# A stage's deploy steps, each skipped when done (scripts/deploy --help says which).
+deploy:
+	@$(PYTHON) scripts/deploy $(MODULE) $(if $(PROJECT),--project=$(PROJECT)) \
+	  $(if $(REGION),--region=$(REGION)) $(if $(DRY_RUN),--dry-run)
 
 # Each stage's pinned requirements resolve to wheels for its app.yaml runtime's
 # Python and pass pip check there (asks PyPI; wheels cached in .venv/check-runtime).

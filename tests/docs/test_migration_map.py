@@ -50,7 +50,7 @@ def stage_text(name, span):
     """Return where span must appear: a gcloud command in the stage's README,
     anything else in its code and configuration (its own app.yaml)."""
     stage = stages.load(name)
-    if span.startswith(("gcloud ", "--", "roles/")):
+    if span.startswith(("gcloud ", "--", "roles/", "scripts/deploy ")):
         paths = [stage.folder / "README.md"]
     else:
         paths = [stage.folder / source for source in SOURCES] + [stage.app_yaml]

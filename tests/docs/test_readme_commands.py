@@ -70,6 +70,8 @@ def kind(command):
         return "cd"
     if words[:2] == ["make", "verify"]:
         return "verify"
+    if words[0] == "scripts/deploy" and "--dry-run" in words:
+        return "deploy"
     return "unknown"
 
 
@@ -187,3 +189,75 @@ def test_verify_passes_on_the_stage_it_names(command):
 
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-1000:]
     assert "All checked SPEC items pass" in done.stdout
+
+
+def deploy_words(words, stage):
+    """A deploy command's words, as run by hand from the stage's folder: no
+    --project (the by-hand steps set it once), paths without the folder."""
+    return [
+        word.removeprefix(f"{stage.folder.name}/")
+        for word in words
+        if not word.startswith("--project=")
+    ]
+
+
+def by_hand_steps(block, project):
+    """The commands of a README's by-hand deploy block, as words."""
+    steps = []
+    for line in block.replace("\\\n", " ").splitlines():
+        line = line.strip()
+        if line.startswith("gcloud config set project") or line.startswith(
+            "PROJECT_ID=$(gcloud config get-value project)"
+        ):
+            continue  # how the by-hand steps name the project
+        if found := re.fullmatch(r"[A-Z_]+=\$\((.*)\)", line):
+            line = found.group(1)
+        if line:
+            words = shlex.split(line)
+            steps.append([project if w == "$PROJECT_ID" else w for w in words])
+    return steps
+
+
+DEPLOYS = [
+    (readme, command) for readme, command in COMMANDS if kind(command) == "deploy"
+]
+# A stage README follows its deploy command with the same steps by hand.
+STAGE_DEPLOYS = [(readme, c) for readme, c in DEPLOYS if readme.startswith("mod")]
+
+
+@pytest.mark.parametrize("readme, command", DEPLOYS)
+def test_deploy_dry_runs_print_the_steps(readme, command):
+    words = shlex.split(command.replace("YOUR_PROJECT_ID", "your-project-id"))
+    done = subprocess.run(words, cwd=REPO, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    assert f"# Deploy {words[1]} to project your-project-id" in done.stdout
+
+
+def test_every_stage_readme_shows_its_deploy():
+    shown = {shlex.split(command)[1] for _, command in STAGE_DEPLOYS}
+
+    assert shown == {stage.name for stage in stages.repository_stages()}
+
+
+@pytest.mark.parametrize("readme, command", STAGE_DEPLOYS)
+def test_the_by_hand_deploy_steps_are_what_scripts_deploy_runs(readme, command):
+    # The sh block after the scripts/deploy command lists its steps by hand.
+    text = (REPO / readme).read_text()
+    after = text[text.index(command) :]
+    block = re.search(r"```sh\n(.*?)```", after[after.index("```") + 3 :], re.DOTALL)
+    project = "your-project-id"
+    words = shlex.split(command.replace("YOUR_PROJECT_ID", project))
+    stage = stages.load(words[1])
+    done = subprocess.run(words, cwd=REPO, capture_output=True, text=True, timeout=120)
+    script = [
+        line
+        for line in done.stdout.splitlines()
+        if line.startswith("gcloud") or line.startswith("SERVICE_ACCOUNT=")
+    ]
+
+    assert done.returncode == 0, done.stderr
+    assert by_hand_steps(block.group(1), project) == [
+        deploy_words(words, stage)
+        for words in by_hand_steps("\n".join(script), project)
+    ]

@@ -1,0 +1,208 @@
+# Copyright 2026 The VisitMe codelab authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""scripts/deploy: for every stage and route A, its dry run prints commands that
+the installed Google Cloud CLI has, in the order of the stage's README.
+
+A real run changes a real project with the user's own credentials, so no test
+runs one (and nothing here stands in for gcloud). The one real-run test checks
+that it refuses to start without an account, before it calls anything else.
+"""
+
+import functools
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+import stages
+
+REPO = stages.REPO
+PROJECT = "visitme-demo"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+NAMES = [stage.name for stage in stages.repository_stages()]
+
+
+def deploy(*args, env=None):
+    """Run scripts/deploy; return the finished process."""
+    return subprocess.run(
+        [sys.executable, "scripts/deploy", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def commands(script):
+    """Return each command of a dry run's output as its words."""
+    found = []
+    for line in script.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        if assigned := re.fullmatch(r"[A-Z_]+=\$\((.*)\)", line):
+            line = assigned.group(1)
+        found.append(shlex.split(line))
+    return found
+
+
+@functools.cache
+def dry_run(name):
+    done = deploy(name, f"--project={PROJECT}", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert not done.stderr
+    return commands(done.stdout)
+
+
+def command_group(words):
+    """The gcloud command a line calls, e.g. ("tasks", "queues", "create")."""
+    group = []
+    for word in words[1:]:
+        if not re.fullmatch(r"[a-z][a-z-]*", word) or word == PROJECT:
+            break
+        group.append(word)
+    return tuple(group)
+
+
+@functools.cache
+def gcloud_help(group):
+    done = subprocess.run(
+        ["gcloud", *group, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CLOUDSDK_CORE_DISABLE_PROMPTS": "1", "PAGER": "cat"},
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    return ANSI.sub("", done.stdout)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_dry_run_runs_the_steps_in_order(name):
+    stage = stages.load(name)
+    groups = [command_group(words) for words in dry_run(name)]
+    roles = [w for words in dry_run(name) for w in words if w.startswith("--role=")]
+    deployed = dry_run(name)[-1][3:-1]
+
+    expected = [("services", "enable"), ("app", "create")]
+    if stage.kind == stages.CLOUD:
+        expected.append(("tasks", "queues", "create", "default"))
+    if roles:
+        expected.append(("app", "describe"))
+        expected += [("projects", "add-iam-policy-binding")] * len(roles)
+    expected.append(("app", "deploy"))
+    assert groups == expected
+    assert all(f"--project={PROJECT}" in w or PROJECT in w for w in dry_run(name))
+    # One queue, managed one way: queue.yaml with the bundled queue's stages,
+    # gcloud tasks commands with the Cloud stages.
+    folder = stage.folder.name
+    if stage.kind == stages.CLOUD:
+        assert deployed == [f"{folder}/app.yaml"]
+        assert roles == [
+            "--role=roles/cloudtasks.enqueuer",
+            "--role=roles/appengine.appViewer",
+            "--role=roles/datastore.user",
+        ]
+    else:
+        assert deployed == [f"{folder}/{stage.config}", f"{folder}/queue.yaml"]
+        assert roles == (
+            ["--role=roles/cloudtasks.enqueuer", "--role=roles/appengine.appViewer"]
+            if stage.kind == stages.ROUTE_A
+            else []
+        )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_dry_run_command_and_flag_exists_in_gcloud(name):
+    for words in dry_run(name):
+        assert words[0] == "gcloud"
+        help_text = gcloud_help(command_group(words))
+        flags = {word.split("=", 1)[0] for word in words if word.startswith("--")}
+        missing = [flag for flag in flags if not re.search(rf"{flag}\b", help_text)]
+        assert not missing, f"{shlex.join(words)}: no such flag {missing}"
+
+
+def test_the_queue_gets_the_converters_flags():
+    converted = subprocess.run(
+        [
+            stages.VENVS / "tasks-emulator" / "bin" / "python",
+            "scripts/queue_commands.py",
+            "mod7-gaetasks/queue.yaml",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    [queue] = [words for words in dry_run("mod8-cloudtasks") if "queues" in words]
+
+    assert converted.returncode == 0, converted.stderr
+    assert queue == [*shlex.split(converted.stdout), f"--project={PROJECT}"]
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["mod10-nope", "--project=visitme-demo"], "no stage named 'mod10-nope'"),
+        (["mod9-py3", "--project=YOUR_PROJECT_ID"], "is not a project id"),
+        (["mod9-py3", "--project=visitme-demo", "--region=Mars"], "not an App Engine"),
+        (
+            ["mod8-cloudtasks", "--project=visitme-demo", "--region=europe-west"],
+            "sets QUEUE_LOCATION: us-central1, but region europe-west is Cloud "
+            "Tasks' europe-west1",
+        ),
+    ],
+)
+def test_bad_input_gets_one_line_and_runs_nothing(args, says):
+    done = deploy(*args, "--dry-run")
+
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
+    assert says in done.stderr
+
+
+def test_a_real_run_without_an_account_refuses_to_start(tmp_path):
+    # A gcloud configuration of its own, with no account; gcloud reads it
+    # locally (and is told not to look for a metadata server).
+    env = {
+        **os.environ,
+        "CLOUDSDK_CONFIG": str(tmp_path),
+        "CLOUDSDK_CORE_CHECK_GCE_METADATA": "false",
+    }
+    done = deploy("mod9-py3", f"--project={PROJECT}", env=env)
+
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.splitlines()[-1] == (
+        "error: gcloud has no active account: run `gcloud auth login` first "
+        "(--dry-run needs none)"
+    )
+
+
+def test_make_deploy_is_the_script():
+    done = subprocess.run(
+        ["make", "-s", "deploy", "MODULE=mod9-py3", f"PROJECT={PROJECT}", "DRY_RUN=1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert commands(done.stdout) == dry_run("mod9-py3")
