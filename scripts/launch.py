@@ -42,6 +42,7 @@ import argparse
 import contextlib
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -336,13 +337,36 @@ def start_app(stage, port, env):
     if not requirements.exists():
         requirements = stage.folder / "requirements.txt"
     app_bin = python_env(stage.venv, [requirements, REPO / SERVER_REQUIREMENTS])
-    command = [
-        app_bin / "gunicorn",
+    command = [app_bin / "gunicorn", *gunicorn_options(stage.app_yaml, port)]
+    return start(command, cwd=stage.folder, env={**QUIET, **env})
+
+
+def gunicorn_options(app_yaml, port):
+    """The options of app.yaml's gunicorn entrypoint, bound to 127.0.0.1:port.
+
+    With no entrypoint, App Engine starts the app with gunicorn by itself, with
+    options it does not publish; here that is gunicorn's own default, one
+    synchronous worker serving main:app.
+    """
+    found = re.search(r"^entrypoint:\s*(.+?)\s*$", app_yaml.read_text(), re.MULTILINE)
+    words = shlex.split(found.group(1)) if found else ["gunicorn", "main:app"]
+    if words[0] != "gunicorn":
+        raise LaunchError(
+            f"{app_yaml.name}: the launcher serves gunicorn entrypoints, not {words[0]}"
+        )
+    options, words = [], words[1:]
+    while words:
+        word = words.pop(0)
+        if word in ("-b", "--bind"):
+            words.pop(0)  # App Engine's $PORT; the local port replaces it
+        elif not word.startswith(("-b", "--bind=")):
+            options.append(word)
+    return [
+        *options[:-1],
         f"--bind=127.0.0.1:{port}",
         "--access-logfile=-",
-        "main:app",
+        *options[-1:],
     ]
-    return start(command, cwd=stage.folder, env={**QUIET, **env})
 
 
 def run_cloud(stage, project, env):
