@@ -349,24 +349,24 @@ def gunicorn_options(app_yaml, port):
     synchronous worker serving main:app.
     """
     found = re.search(r"^entrypoint:\s*(.+?)\s*$", app_yaml.read_text(), re.MULTILINE)
-    words = shlex.split(found.group(1)) if found else ["gunicorn", "main:app"]
-    if words[0] != "gunicorn":
+    line = found.group(1) if found else "gunicorn main:app"
+    if line[:1] in "\"'" and line[-1:] == line[:1]:
+        line = line[1:-1]  # a quoted YAML value
+    words = shlex.split(line, comments=True)
+    if not words or words[0] != "gunicorn":
         raise LaunchError(
-            f"{app_yaml.name}: the launcher serves gunicorn entrypoints, not {words[0]}"
+            f"{app_yaml.name}: the launcher serves gunicorn entrypoints, not {line!r}"
         )
     options, words = [], words[1:]
     while words:
         word = words.pop(0)
         if word in ("-b", "--bind"):
-            words.pop(0)  # App Engine's $PORT; the local port replaces it
+            if words:
+                words.pop(0)  # App Engine's $PORT; the local port replaces it
         elif not word.startswith(("-b", "--bind=")):
             options.append(word)
-    return [
-        *options[:-1],
-        f"--bind=127.0.0.1:{port}",
-        "--access-logfile=-",
-        *options[-1:],
-    ]
+    # gunicorn takes options in any order, before or after the app.
+    return [f"--bind=127.0.0.1:{port}", "--access-logfile=-", *options]
 
 
 def run_cloud(stage, project, env):

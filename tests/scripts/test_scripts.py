@@ -41,6 +41,7 @@ SCRIPTS = [
     "stages.py",
     "check_runtime.py",
     "queue_commands.py",
+    "deploy",
 ]
 
 
@@ -232,3 +233,39 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "entrypoint, options",
+    [
+        (None, ["main:app"]),  # App Engine's default: gunicorn serving main:app
+        (
+            "gunicorn -b :$PORT --workers 1 --threads 2 main:app",
+            ["--workers", "1", "--threads", "2", "main:app"],
+        ),
+        ("gunicorn -b:$PORT main:app  # serve it", ["main:app"]),
+        ('"gunicorn --bind :$PORT main:app"', ["main:app"]),
+        ("gunicorn --bind=:$PORT main:app", ["main:app"]),
+    ],
+)
+def test_the_launcher_serves_app_yamls_gunicorn_entrypoint_locally(
+    entrypoint, options, tmp_path
+):
+    app_yaml = tmp_path / "app.yaml"
+    app_yaml.write_text(
+        "runtime: python314\n" + (f"entrypoint: {entrypoint}\n" if entrypoint else "")
+    )
+
+    assert launch.gunicorn_options(app_yaml, 8123) == [
+        "--bind=127.0.0.1:8123",
+        "--access-logfile=-",
+        *options,
+    ]
+
+
+def test_the_launcher_refuses_an_entrypoint_that_is_not_gunicorn(tmp_path):
+    app_yaml = tmp_path / "app.yaml"
+    app_yaml.write_text("runtime: python314\nentrypoint: uwsgi --http :$PORT\n")
+
+    with pytest.raises(launch.LaunchError, match="serves gunicorn entrypoints"):
+        launch.gunicorn_options(app_yaml, 8123)
