@@ -21,6 +21,9 @@ that it refuses to start without an account, before it calls anything else.
 """
 
 import functools
+import importlib.machinery
+import importlib.util
+import json
 import os
 import re
 import shlex
@@ -29,6 +32,7 @@ import sys
 
 import pytest
 
+import prereqs
 import stages
 
 REPO = stages.REPO
@@ -133,11 +137,12 @@ def test_every_dry_run_command_and_flag_exists_in_gcloud(name):
         assert words[0] == "gcloud"
         help_text = gcloud_help(command_group(words))
         flags = {word.split("=", 1)[0] for word in words if word.startswith("--")}
-        missing = [flag for flag in flags if not re.search(rf"{flag}\b", help_text)]
+        missing = [f for f in flags if not re.search(rf"{f}(?![\w-])", help_text)]
         assert not missing, f"{shlex.join(words)}: no such flag {missing}"
 
 
 def test_the_queue_gets_the_converters_flags():
+    [queue] = [words for words in dry_run("mod8-cloudtasks") if "queues" in words]
     converted = subprocess.run(
         [
             stages.VENVS / "tasks-emulator" / "bin" / "python",
@@ -149,7 +154,6 @@ def test_the_queue_gets_the_converters_flags():
         text=True,
         timeout=60,
     )
-    [queue] = [words for words in dry_run("mod8-cloudtasks") if "queues" in words]
 
     assert converted.returncode == 0, converted.stderr
     assert queue == [*shlex.split(converted.stdout), f"--project={PROJECT}"]
@@ -161,6 +165,10 @@ def test_the_queue_gets_the_converters_flags():
         (["mod10-nope", "--project=visitme-demo"], "no stage named 'mod10-nope'"),
         (["mod9-py3", "--project=YOUR_PROJECT_ID"], "is not a project id"),
         (["mod9-py3", "--project=visitme-demo", "--region=Mars"], "not an App Engine"),
+        (
+            ["mod9-py3", "--project=visitme-demo", "--region=us-central1"],
+            "us-central1 is Cloud Tasks' name; App Engine's is us-central",
+        ),
         (
             ["mod8-cloudtasks", "--project=visitme-demo", "--region=europe-west"],
             "sets QUEUE_LOCATION: us-central1, but region europe-west is Cloud "
@@ -206,3 +214,72 @@ def test_make_deploy_is_the_script():
 
     assert done.returncode == 0, done.stderr
     assert commands(done.stdout) == dry_run("mod9-py3")
+
+
+def load_deploy():
+    """scripts/deploy as a module (it has no .py suffix), for its pure parts."""
+    loader = importlib.machinery.SourceFileLoader(
+        "deploy", str(REPO / "scripts/deploy")
+    )
+    spec = importlib.util.spec_from_loader("deploy", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def test_a_missing_app_is_told_by_the_sdks_own_message(tmp_path):
+    # The message gcloud app describe prints, made by the Cloud SDK's own
+    # exception class in the CLI's Python.
+    sdk = prereqs.find_sdk_root()
+    done = subprocess.run(
+        [
+            prereqs.sdk_python(sdk),
+            "-c",
+            "import sys; sys.path[:0] = [sys.argv[1] + '/lib',"
+            " sys.argv[1] + '/lib/third_party'];"
+            "from googlecloudsdk.command_lib.app import exceptions;"
+            "print(exceptions.MissingApplicationError('visitme-demo'))",
+            str(sdk),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": os.environ["PATH"], "CLOUDSDK_CONFIG": str(tmp_path)},
+    )
+    deploy = load_deploy()
+
+    assert done.returncode == 0, done.stderr
+    assert deploy.app_missing(f"ERROR: (gcloud.app.describe) {done.stdout}")
+    assert not deploy.app_missing("ERROR: (gcloud.app.describe) PERMISSION_DENIED")
+
+
+def test_only_not_found_means_no_queue():
+    deploy = load_deploy()
+
+    # gcloud writes an API error as its status name and message.
+    assert deploy.queue_missing(
+        "ERROR: (gcloud.tasks.queues.describe) NOT_FOUND: Requested entity was not"
+        " found."
+    )
+    assert not deploy.queue_missing(
+        "ERROR: (gcloud.tasks.queues.describe) PERMISSION_DENIED: The caller does not"
+    )
+
+
+def test_roles_held_are_the_unconditional_bindings_of_the_account():
+    account = "serviceAccount:visitme-demo@appspot.gserviceaccount.com"
+    policy = {
+        "bindings": [
+            {"role": "roles/cloudtasks.enqueuer", "members": [account]},
+            {"role": "roles/editor", "members": ["user:someone@example.com"]},
+            {
+                "role": "roles/datastore.user",
+                "members": [account],
+                "condition": {"title": "until 2027", "expression": "..."},
+            },
+        ]
+    }
+
+    held = load_deploy().roles_held(json.dumps(policy), account)
+
+    assert held == {"roles/cloudtasks.enqueuer"}
