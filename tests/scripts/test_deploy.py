@@ -89,7 +89,11 @@ def test_the_dry_run_runs_the_steps_in_order(name):
     roles = [w for words in dry_run(name) for w in words if w.startswith("--role=")]
     deployed = dry_run(name)[-1][3:-1]
 
-    expected = [("services", "enable"), ("app", "create")]
+    expected = [
+        ("services", "enable"),
+        ("app", "create"),
+        ("firestore", "databases", "create"),
+    ]
     if stage.kind == stages.CLOUD:
         expected.append(("tasks", "queues", "create", "default"))
     if roles:
@@ -101,6 +105,9 @@ def test_the_dry_run_runs_the_steps_in_order(name):
     # One queue, managed one way: queue.yaml with the bundled queue's stages,
     # gcloud tasks commands with the Cloud stages.
     folder = stage.folder.name
+    [database] = [words for words in dry_run(name) if "databases" in words]
+    # In the app's region, as Firestore names it: us-central is nam5.
+    assert "--location=nam5" in database and "--type=datastore-mode" in database
     if stage.kind == stages.CLOUD:
         assert deployed == [f"{folder}/app.yaml"]
         assert roles == [
@@ -237,15 +244,15 @@ def test_a_missing_app_is_told_by_the_sdks_own_message(tmp_path):
     assert not deploy.app_missing("ERROR: (gcloud.app.describe) PERMISSION_DENIED")
 
 
-def test_only_not_found_means_no_queue():
+def test_only_not_found_means_missing():
     deploy = load_deploy()
 
     # gcloud writes an API error as its status name and message.
-    assert deploy.queue_missing(
+    assert deploy.not_found(
         "ERROR: (gcloud.tasks.queues.describe) NOT_FOUND: Requested entity was not"
         " found."
     )
-    assert not deploy.queue_missing(
+    assert not deploy.not_found(
         "ERROR: (gcloud.tasks.queues.describe) PERMISSION_DENIED: The caller does not"
     )
 
