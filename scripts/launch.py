@@ -285,11 +285,16 @@ def stop_datastore_emulator(server, port):
     stop(server)
 
 
+def tasks_python():
+    """The Python of the Cloud Tasks emulator's venv (made or updated first),
+    which also runs scripts/queue_commands.py: it has PyYAML."""
+    venv = stages.VENVS / "tasks-emulator"
+    return python_env(venv, [REPO / TASKS_REQUIREMENTS]) / "python"
+
+
 def tasks_emulator(*args):
     """Return the command that runs scripts/tasks_emulator.py with these args."""
-    venv = stages.VENVS / "tasks-emulator"
-    python = python_env(venv, [REPO / TASKS_REQUIREMENTS]) / "python"
-    return [python, REPO / "scripts" / "tasks_emulator.py", *args]
+    return [tasks_python(), REPO / "scripts" / "tasks_emulator.py", *args]
 
 
 def start_tasks_emulator(port, app_port, queue_yaml=None):

@@ -107,8 +107,8 @@ def serve(args):
         # The emulator bounds every queue alike; -1 (unlimited, a queue.yaml
         # without task_retry_limit) keeps the default bound locally.
         attempts = [
-            q.retry_config.max_attempts
-            for q in queue_yaml_queues(args.queue_yaml, "p", "l")
+            settings["max_attempts"]
+            for _, settings in queue_commands.push_queues(args.queue_yaml)
         ]
         max_attempts = max(attempts) if attempts and min(attempts) > 0 else max_attempts
     grpc.server = loopback_only(grpc.server)

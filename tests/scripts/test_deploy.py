@@ -32,6 +32,7 @@ import sys
 
 import pytest
 
+import launch
 import prereqs
 import stages
 
@@ -136,7 +137,7 @@ def test_the_queue_gets_the_converters_flags():
     [queue] = [words for words in dry_run("mod8-cloudtasks") if "queues" in words]
     converted = subprocess.run(
         [
-            stages.VENVS / "tasks-emulator" / "bin" / "python",
+            launch.tasks_python(),
             "scripts/queue_commands.py",
             "mod7-gaetasks/queue.yaml",
         ],

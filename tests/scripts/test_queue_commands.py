@@ -247,11 +247,7 @@ def queue_files(tmp_path):
     ]
 
 
-@functools.cache
-def tasks_python():
-    """The Python of the tasks emulator's venv, which has PyYAML (made if missing)."""
-    venv = stages.VENVS / "tasks-emulator"
-    return launch.python_env(venv, [REPO / launch.TASKS_REQUIREMENTS]) / "python"
+tasks_python = functools.cache(launch.tasks_python)
 
 
 def run(*args, python=None, env=None):
