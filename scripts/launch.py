@@ -103,6 +103,12 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def free_ports():
+    """Return {variable: port} for every port variable of PORTS, each free now:
+    the environment that runs a launch beside others."""
+    return {name: str(free_port()) for name in PORTS}
+
+
 def port_from_env(name):
     """Read a port number from the environment, or raise LaunchError."""
     value = os.environ.get(name, str(PORTS[name][0]))

@@ -20,12 +20,12 @@ It needs the packages of tests/requirements.txt (requests, and both ndb
 libraries for direct datastore access).
 """
 
+import contextlib
 import datetime
 import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +34,7 @@ from pathlib import Path
 import grpc
 import requests
 
+import launch
 import stages
 
 REPO = stages.REPO
@@ -42,13 +43,6 @@ EPOCH = datetime.datetime(1970, 1, 1)
 QUEUE_HEADERS = {"X-AppEngine-QueueName": "default"}
 TIME = re.compile(r"<time>([0-9: .-]+)</time>")
 CUTOFF = re.compile(r'<time class="cutoff">([0-9: .-]+)</time>')
-
-
-def free_port():
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def cutoff_text(when):
@@ -237,14 +231,7 @@ class Stage:
         """Launch the stage and wait until it is ready."""
         command = [sys.executable, str(REPO / "scripts" / "launch.py")]
         command += [f"--env={item}" for item in self.env] + self.options + [self.name]
-        env = {
-            **os.environ,
-            "PORT": str(free_port()),
-            "ADMIN_PORT": str(free_port()),
-            "DATASTORE_EMULATOR_PORT": str(free_port()),
-            "TASKS_EMULATOR_PORT": str(free_port()),
-            "GOOGLE_CLOUD_PROJECT": PROJECT,
-        }
+        env = {**os.environ, **launch.free_ports(), "GOOGLE_CLOUD_PROJECT": PROJECT}
         self.log = self.log_path.open("w")
         self.process = subprocess.Popen(
             command,
@@ -345,6 +332,17 @@ class Stage:
         channel = grpc.insecure_channel(f"127.0.0.1:{self.tasks_port}")
         transport = transports.CloudTasksGrpcTransport(channel=channel)
         return tasks_v2.CloudTasksClient(transport=transport)
+
+    @contextlib.contextmanager
+    def cloud_tasks_paused(self):
+        """Pause the stage's Cloud Tasks queue (it must have one) for the block
+        and resume it after; yield the client, to read the queue meanwhile."""
+        client = self.tasks_client()
+        client.pause_queue(name=self.queue)
+        try:
+            yield client
+        finally:
+            client.resume_queue(name=self.queue)
 
     def wait_for(self, condition, timeout=20):
         """Wait until condition() is true; return whether it became true."""

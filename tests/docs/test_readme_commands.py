@@ -23,7 +23,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+import launch
 import stages
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,13 +77,6 @@ def kind(command):
 COMMANDS = readme_commands()
 
 
-def free_port():
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_every_readme_command_is_covered_here():
     unknown = [(readme, c) for readme, c in COMMANDS if kind(c) == "unknown"]
 
@@ -100,15 +93,7 @@ def test_make_test_is_what_ci_runs():
     "command", sorted({c for _, c in COMMANDS if kind(c) == "run"})
 )
 def test_make_run_serves_the_stage_and_ctrl_c_stops_it(command, tmp_path):
-    ports = {
-        name: str(free_port())
-        for name in (
-            "PORT",
-            "ADMIN_PORT",
-            "DATASTORE_EMULATOR_PORT",
-            "TASKS_EMULATOR_PORT",
-        )
-    }
+    ports = launch.free_ports()
     log = tmp_path / "run.log"
     with log.open("w") as out:
         # A session of its own, so Ctrl-C can go to the whole group, as a

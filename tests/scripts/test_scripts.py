@@ -193,12 +193,7 @@ def test_ensure_venv_refuses_a_missing_requirements_file(tmp_path):
 def test_launch_stops_every_server_on_ctrl_c_or_sigterm(tmp_path, stop_signal):
     # Started in the background, as a shell with no job control does it: SIGINT
     # ignored on entry, so the launcher must handle Ctrl-C itself.
-    env = {
-        **os.environ,
-        "PORT": str(free_port()),
-        "DATASTORE_EMULATOR_PORT": str(free_port()),
-        "TASKS_EMULATOR_PORT": str(free_port()),
-    }
+    env = {**os.environ, **launch.free_ports()}
     log = tmp_path / "launch.log"
     with log.open("w") as out:
         launcher = subprocess.Popen(
@@ -226,13 +221,6 @@ def test_launch_stops_every_server_on_ctrl_c_or_sigterm(tmp_path, stop_signal):
     for name in ("PORT", "DATASTORE_EMULATOR_PORT", "TASKS_EMULATOR_PORT"):
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", int(env[name]))) != 0, name
-
-
-def free_port():
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize(
