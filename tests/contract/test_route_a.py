@@ -32,15 +32,11 @@ from stage import cutoff_text, page_cutoff
 def held_tasks(stage):
     """Visit with a full query while the emulator's queue is paused; return the
     page's cutoff, the tasks the queue holds, and the visits stored then."""
-    client = stage.tasks_client()
-    client.pause_queue(name=stage.queue)
-    try:
+    with stage.cloud_tasks_paused() as client:
         stage.storage.put_recent(20)
         cutoff = page_cutoff(stage.visit("route-a").text)
         tasks = list(client.list_tasks(parent=stage.queue))
         return cutoff, tasks, stage.storage.count()
-    finally:
-        client.resume_queue(name=stage.queue)
 
 
 @pytest.fixture(scope="module")

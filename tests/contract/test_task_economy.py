@@ -42,17 +42,16 @@ def lagging(start_stage, stage_info):
 @contextlib.contextmanager
 def queue_held(stage):
     """Hold the stage's push tasks back; deliver them all when done."""
-    mark = stage.log_mark()
     if stage.kind != stages.BUNDLED:
-        stage.tasks_client().pause_queue(name=stage.queue)
+        with stage.cloud_tasks_paused():
+            yield
+        return
+    mark = stage.log_mark()
     try:
         yield
     finally:
-        if stage.kind == stages.BUNDLED:
-            for cutoff in stage.enqueued(stage.read_log()[mark:]):
-                assert stage.trim(cutoff).status_code == 200
-        else:
-            stage.tasks_client().resume_queue(name=stage.queue)
+        for cutoff in stage.enqueued(stage.read_log()[mark:]):
+            assert stage.trim(cutoff).status_code == 200
 
 
 @pytest.mark.spec(11)
