@@ -22,7 +22,8 @@ TESTS_VENV := .venv/tests
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test diff verify bench notebooks jupyter prereqs lint unit types \
-	check-notebooks browser contract tooling check-runtime queue-commands deploy
+	check-notebooks browser contract tooling check-runtime queue-commands deploy \
+	tasks-venv
 
 run:
 	@$(PYTHON) scripts/launch.py $(if $(TASKS),--tasks=$(TASKS)) $(MODULE)
@@ -44,14 +45,20 @@ prereqs:
 $(TESTS_VENV)/installed.txt: tests/requirements.txt
 	@$(PYTHON) scripts/ensure_venv.py $(TESTS_VENV) tests/requirements.txt
 
+# The Cloud Tasks emulator's environment; queue_commands.py runs in it too.
+# ensure_venv.py returns at once when it is up to date.
+TASKS_VENV := .venv/tasks-emulator
+
+tasks-venv:
+	@$(PYTHON) scripts/ensure_venv.py $(TASKS_VENV) \
+	  scripts/tasks-emulator-requirements.txt
+
 lint: $(TESTS_VENV)/installed.txt
 	$(TESTS_VENV)/bin/ruff check .
 	$(TESTS_VENV)/bin/ruff format --check .
 
 # Each stage's unit tests run in the same environment `make run` serves it from.
-unit:
-	@$(PYTHON) scripts/ensure_venv.py .venv/tasks-emulator \
-	  scripts/tasks-emulator-requirements.txt
+unit: tasks-venv
 	@for stage in $(FOLDERS); do \
 	  venv=$$($(PYTHON) scripts/stages.py --format '{venv}' $$stage) \
 	  && $(PYTHON) scripts/ensure_venv.py $$venv $$stage/requirements-test.txt \
@@ -76,10 +83,8 @@ types:
 
 # The gcloud tasks commands that give Cloud Tasks queues a queue.yaml's settings,
 # as `gcloud app deploy queue.yaml` converts them.
-queue-commands:
-	@$(PYTHON) scripts/ensure_venv.py .venv/tasks-emulator \
-	  scripts/tasks-emulator-requirements.txt
-	@.venv/tasks-emulator/bin/python scripts/queue_commands.py \
+queue-commands: tasks-venv
+	@$(TASKS_VENV)/bin/python scripts/queue_commands.py \
 	  $(or $(QUEUE_YAML),mod7-gaetasks/queue.yaml) $(if $(LOCATION),--location=$(LOCATION))
 
 # A stage's deploy steps, each skipped when done (scripts/deploy --help says which).
