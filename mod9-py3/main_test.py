@@ -347,10 +347,8 @@ def test_bad_trim_slack_stops_the_app_with_one_line(value):
 def test_bad_trim_slack_stops_gunicorn_at_its_first_worker(tmp_path):
     # app.yaml's entrypoint on a free local port; gunicorn puts its control
     # socket in XDG_RUNTIME_DIR, else in ~/.gunicorn.
-    options = launch.gunicorn_options(Path(__file__).with_name("app.yaml"), 0)
-    options[options.index("--bind=127.0.0.1:0")] = (
-        f"--bind=127.0.0.1:{launch.free_port()}"
-    )
+    app_yaml = Path(__file__).with_name("app.yaml")
+    options = launch.gunicorn_options(app_yaml, launch.free_port())
     process = subprocess.Popen(
         [GUNICORN, *options],
         cwd=Path(__file__).parent,
