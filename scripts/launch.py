@@ -79,6 +79,9 @@ MAX_ATTEMPTS = 6  # the queue's bound on deliveries, as in the READMEs' deploy s
 # Route A's Cloud Tasks location, locally (the SDK reads it from LOCATION_ID).
 ROUTE_A_LOCATION = "us-central1"
 SERVER_REQUIREMENTS = "scripts/server-requirements.txt"
+# Runs dev_appserver.py on a running Datastore emulator, which CLI 528 cannot do
+# by itself (the module's docstring says why).
+ON_EMULATOR = REPO / "scripts" / "devappserver_emulator" / "run_dev_appserver.py"
 TASKS_REQUIREMENTS = "scripts/tasks-emulator-requirements.txt"
 # No __pycache__ in stage folders, so that `git diff --no-index` of two stages
 # shows only their code.
@@ -154,11 +157,28 @@ def stop(server, timeout=15):
     server.wait()
 
 
-def dev_appserver_command(stage, ports, project, env, storage, sdk_root, hold):
-    """Build the dev_appserver.py command line for a bundled-services stage."""
+def dev_appserver_command(
+    stage, ports, project, env, storage, sdk_root, hold, datastore=None
+):
+    """Build the dev_appserver.py command line for a bundled-services stage.
+
+    datastore: a running Datastore emulator's HOST:PORT, used instead of
+    dev_appserver's own datastore (through ON_EMULATOR), as when two stages
+    share one Datastore, as two versions of one app do.
+    """
+    python = prereqs.sdk_python(sdk_root) or sys.executable
+    if datastore:
+        script = [ON_EMULATOR, prereqs.dev_appserver(sdk_root)]
+        store = [
+            "--support_datastore_emulator=true",
+            f"--running_datastore_emulator_host={datastore}",
+        ]
+    else:
+        script = [prereqs.dev_appserver(sdk_root)]
+        store = ["--support_datastore_emulator=false"]
     command = [
-        prereqs.sdk_python(sdk_root) or sys.executable,
-        prereqs.dev_appserver(sdk_root),
+        python,
+        *script,
         f"--application={project}",
         "--host=127.0.0.1",
         f"--port={ports['app']}",
@@ -169,7 +189,7 @@ def dev_appserver_command(stage, ports, project, env, storage, sdk_root, hold):
         f"--runtime_python_path={sys.executable}",
         f"--python_virtualenv_path={stage.devappserver_venv}",
         f"--storage_path={storage}",
-        "--support_datastore_emulator=false",
+        *store,
         "--datastore_consistency_policy=consistent",
         "--clear_datastore=yes",
         "--skip_sdk_update_check=yes",
@@ -201,14 +221,7 @@ def run_bundled(stage, project, env, hold=False):
             tasks = start_tasks_emulator(ports["tasks"], ports["app"], queue_yaml)
             servers.callback(stop, tasks)
             create_queues(ports["tasks"], queue_yaml, project)
-            env = [
-                f"CLOUD_TASKS_EMULATOR_HOST=127.0.0.1:{ports['tasks']}",
-                f"PYTHONPATH={REPO / 'scripts' / 'route_a'}",
-                # The SDK would ask the metadata server for the region otherwise.
-                f"LOCATION_ID={ROUTE_A_LOCATION}",
-                f"GOOGLE_CLOUD_PROJECT={project}",
-                *env,
-            ]
+            env = [*route_a_env(ports["tasks"], project), *env]
             emulators["Cloud Tasks"] = tasks
             queue = app_yaml_env(stage.app_yaml).get("QUEUE_NAME", "default")
             path = f"projects/{project}/locations/{ROUTE_A_LOCATION}/queues/{queue}"
@@ -216,17 +229,11 @@ def run_bundled(stage, project, env, hold=False):
                 f"  tasks:     127.0.0.1:{ports['tasks']} (Cloud Tasks emulator, "
                 f"queue {path})\n"
             )
-        # dev_appserver's own Python is the CLI's: the default python3's newer
-        # certifi breaks the requests library that dev_appserver vendors.
         sdk_root = prereqs.find_sdk_root()
-        sdk_env = {
-            **os.environ,
-            "CLOUDSDK_PYTHON": prereqs.sdk_python(sdk_root) or sys.executable,
-        }
         command = dev_appserver_command(
             stage, ports, project, env, storage, sdk_root, hold
         )
-        server = start(command, env=sdk_env)
+        server = start(command, env=dev_appserver_env(sdk_root))
         servers.callback(stop, server)
         wait_for_http(f"http://127.0.0.1:{ports['app']}/trim", server, START_TIMEOUT_S)
         print(
@@ -240,6 +247,29 @@ def run_bundled(stage, project, env, hold=False):
         )
         watch_emulators(server, emulators)
         raise LaunchError(f"dev_appserver stopped (exit {server.returncode})")
+
+
+def route_a_env(tasks_port, project):
+    """The app's variables that point route A's SDK at a Cloud Tasks emulator."""
+    return [
+        f"CLOUD_TASKS_EMULATOR_HOST=127.0.0.1:{tasks_port}",
+        f"PYTHONPATH={REPO / 'scripts' / 'route_a'}",
+        # The SDK would ask the metadata server for the region otherwise.
+        f"LOCATION_ID={ROUTE_A_LOCATION}",
+        f"GOOGLE_CLOUD_PROJECT={project}",
+    ]
+
+
+def dev_appserver_env(sdk_root):
+    """The environment dev_appserver.py runs in."""
+    return {
+        **os.environ,
+        # dev_appserver's own Python is the CLI's: the default python3's newer
+        # certifi breaks the requests library that dev_appserver vendors.
+        "CLOUDSDK_PYTHON": prereqs.sdk_python(sdk_root) or sys.executable,
+        # ON_EMULATOR's generated gRPC code is newer than the CLI's protobuf.
+        "TEMPORARILY_DISABLE_PROTOBUF_VERSION_CHECK": "true",
+    }
 
 
 def app_yaml_env(app_yaml):
@@ -262,8 +292,9 @@ def python_env(folder, requirements):
     return folder / "bin"
 
 
-def start_datastore_emulator(port, project):
-    """Start the Datastore emulator, in memory, in Firestore-in-Datastore mode."""
+def start_datastore_emulator(port, project, log=None):
+    """Start the Datastore emulator, in memory, in Firestore-in-Datastore mode
+    (its output to the open file log, if given)."""
     return start(
         [
             "gcloud",
@@ -275,7 +306,9 @@ def start_datastore_emulator(port, project):
             "--use-firestore-in-datastore-mode",
             f"--host-port=127.0.0.1:{port}",
             f"--project={project}",
-        ]
+        ],
+        stdout=log,
+        stderr=log,
     )
 
 
@@ -340,8 +373,9 @@ def create_queue(port, queue):
         raise LaunchError(f"could not create the queue {queue}")
 
 
-def start_app(stage, port, env):
-    """Start a Cloud stage's app under gunicorn, as App Engine runs it."""
+def start_app(stage, port, env, log=None):
+    """Start a Cloud stage's app under gunicorn, as App Engine runs it (its
+    output to the open file log, if given)."""
     # A stage's test requirements include its app's; a learner's folder may
     # have only requirements.txt.
     requirements = stage.folder / "requirements-test.txt"
@@ -349,7 +383,9 @@ def start_app(stage, port, env):
         requirements = stage.folder / "requirements.txt"
     app_bin = python_env(stage.venv, [requirements, REPO / SERVER_REQUIREMENTS])
     command = [app_bin / "gunicorn", *gunicorn_options(stage.app_yaml, port)]
-    return start(command, cwd=stage.folder, env={**QUIET, **env})
+    return start(
+        command, cwd=stage.folder, env={**QUIET, **env}, stdout=log, stderr=log
+    )
 
 
 def gunicorn_options(app_yaml, port):
