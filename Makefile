@@ -7,6 +7,9 @@
 #   make queue-commands [QUEUE_YAML=...]  gcloud commands giving queues a queue.yaml's settings
 #   make diff [FROM=... TO=...]       what changes from one stage to the next
 #   make verify DIR=...               check your own migrated folder against SPEC.md
+#   make rehearse FROM=... TO=... [TIMELINE=FILE]
+#                                     switch one app from a stage to the next and back,
+#                                     tasks in flight, on one set of emulators
 #   make bench [MODULE=...]           what a stage costs per visit and per trim
 #                                     (route A: MODULE=mod7-gaetasks+cloudtasks)
 #   make notebooks / make jupyter     refresh the notebooks' outputs / open them
@@ -23,7 +26,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test diff verify bench notebooks jupyter prereqs lint unit types \
 	check-notebooks browser contract tooling check-runtime queue-commands deploy \
-	tasks-venv
+	tasks-venv rehearse
 
 run:
 	@$(PYTHON) scripts/launch.py $(if $(TASKS),--tasks=$(TASKS)) $(MODULE)
@@ -35,6 +38,11 @@ diff:
 
 verify:
 	@$(PYTHON) scripts/verify $(DIR)
+
+# FROM and TO are stage folders (STAGE+cloudtasks is route A), or your own.
+rehearse: prereqs $(TESTS_VENV)/installed.txt tasks-venv
+	@$(TESTS_VENV)/bin/python scripts/rehearse.py \
+	  $(if $(TIMELINE),--timeline=$(TIMELINE)) $(FROM) $(TO)
 
 bench: prereqs $(TESTS_VENV)/installed.txt
 	@$(TESTS_VENV)/bin/python scripts/bench.py $(MODULE)

@@ -17,9 +17,9 @@
 import datetime
 import decimal
 import functools
-import json
 import logging
 import os
+import urllib.parse
 
 import grpc
 from flask import Flask, render_template, request
@@ -119,8 +119,9 @@ def fetch_visits(limit, visit):
 
 def enqueue_trim(oldest):
     """Push a task that trims visits older than oldest; say if it was queued."""
-    body = json.dumps({"oldest": cutoff_text(oldest)}).encode()
-    headers = {"Content-Type": "application/json"}
+    params = {"oldest": cutoff_text(oldest)}
+    body = urllib.parse.urlencode(params).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
     task = {"relative_uri": "/trim", "headers": headers, "body": body}
     queue = tasks_v2.CloudTasksClient.queue_path(PROJECT, QUEUE_LOCATION, QUEUE_NAME)
     try:
@@ -162,10 +163,9 @@ def parse_cutoff(text):
 
 def cutoff_from_task():
     """Return the cutoff that the push task carries; raise ValueError if bad."""
-    if request.mimetype != "application/json":
+    if request.mimetype != "application/x-www-form-urlencoded":
         raise ValueError(f"unexpected content type {request.mimetype!r}")
-    body = request.get_json(silent=True)
-    return parse_cutoff(body.get("oldest") if isinstance(body, dict) else None)
+    return parse_cutoff(request.form.get("oldest"))
 
 
 def trim_older_than(oldest):

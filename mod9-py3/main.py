@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import sys
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Self
 
@@ -186,8 +187,9 @@ def fetch_visits(
 
 def enqueue_trim(oldest: datetime.datetime) -> bool:
     """Push a task that trims visits older than oldest; say if it was queued."""
-    body = json.dumps({"oldest": cutoff_text(oldest)}).encode()
-    headers = {"Content-Type": "application/json"}
+    params = {"oldest": cutoff_text(oldest)}
+    body = urllib.parse.urlencode(params).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
     task = tasks_v2.AppEngineHttpRequest(
         relative_uri="/trim", headers=headers, body=body
     )
@@ -240,10 +242,9 @@ def parse_cutoff(text: object) -> datetime.datetime:
 
 def cutoff_from_task() -> datetime.datetime:
     """Return the cutoff that the push task carries; raise ValueError if bad."""
-    if request.mimetype != "application/json":
+    if request.mimetype != "application/x-www-form-urlencoded":
         raise ValueError(f"unexpected content type {request.mimetype!r}")
-    body = request.get_json(silent=True)
-    return parse_cutoff(body.get("oldest") if isinstance(body, dict) else None)
+    return parse_cutoff(request.form.get("oldest"))
 
 
 def trim_older_than(oldest: datetime.datetime) -> int:

@@ -188,11 +188,11 @@ class BundledStorage(Storage):
 class CloudStorage(Storage):
     """The Datastore emulator, reached with Cloud NDB as the app reaches it."""
 
-    def __init__(self, address):
+    def __init__(self, address, project=PROJECT):
         from google.cloud import ndb
 
         os.environ["DATASTORE_EMULATOR_HOST"] = address
-        self.client = ndb.Client(project=PROJECT)
+        self.client = ndb.Client(project=project)
 
         class Visit(ndb.Model):
             visitor = ndb.StringProperty()
@@ -298,20 +298,14 @@ class Stage:
         """GET / as a visitor with this user agent (str or raw bytes)."""
         return self.session.get(f"{self.url}/", headers={"User-Agent": user_agent})
 
-    def task_body(self, fields):
-        """Return request arguments carrying fields as this stage's queue sends them:
-        a form for taskqueue (route A too), a JSON object for Cloud Tasks."""
-        return (
-            {"data": fields} if self.info.task_payload == "form" else {"json": fields}
-        )
-
     def post_trim(self, headers=QUEUE_HEADERS, **body):
         """POST /trim with the given headers and body."""
         return self.session.post(f"{self.url}/trim", headers=headers, **body)
 
     def trim(self, cutoff):
-        """Deliver a well-formed trim task for a naive UTC cutoff, as the queue does."""
-        return self.post_trim(**self.task_body({"oldest": cutoff_text(cutoff)}))
+        """Deliver a well-formed trim task for a naive UTC cutoff, as the queue does:
+        the form every stage sends (SPEC 14)."""
+        return self.post_trim(data={"oldest": cutoff_text(cutoff)})
 
     def enqueued(self, log):
         """Return the cutoffs of the trims a log says the app enqueued (naive UTC)."""

@@ -112,11 +112,6 @@ class Stage:
         return self.kind in (BUNDLED, ROUTE_A)
 
     @property
-    def task_payload(self):
-        """How its push tasks carry the cutoff: "form" (taskqueue) or "json"."""
-        return "form" if self.on_devappserver else "json"
-
-    @property
     def runtime(self):
         """Its App Engine runtime from app.yaml, e.g. python314; None if unset."""
         found = RUNTIME.search(self.app_yaml.read_text())

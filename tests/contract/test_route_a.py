@@ -59,6 +59,11 @@ def test_push_tasks_go_through_the_cloud_tasks_emulator(route_a):
     assert urllib.parse.parse_qs(request.body.decode()) == {
         "oldest": [cutoff_text(cutoff)]
     }
+    # The SDK pins the task to the version that enqueued it (GAE_SERVICE and
+    # GAE_VERSION), where mod8 and mod9 set no routing (docs/SWITCH-OVER.md).
+    routing = request.app_engine_routing
+    assert routing.service == "default"
+    assert routing.version, "route A's task carries no version"
     assert stored == 21  # held by the paused queue: nothing trimmed yet
     settled = route_a.wait_for(lambda: route_a.storage.count() == 10)
     assert settled, f"{route_a.storage.count()} visits once the queue resumed"

@@ -19,6 +19,7 @@ run here, so each is checked against the installed Google Cloud CLI: its
 command exists, and every flag it uses is in that command's --help.
 """
 
+import importlib.util
 import os
 import re
 import shlex
@@ -69,6 +70,8 @@ def kind(command):
         return "cd"
     if words[:2] == ["make", "verify"]:
         return "verify"
+    if words[:2] == ["make", "rehearse"]:
+        return "rehearse"
     if words[0] == "scripts/deploy" and "--dry-run" in words:
         return "deploy"
     return "unknown"
@@ -163,6 +166,34 @@ def test_verify_passes_on_the_stage_it_names(command):
 
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-1000:]
     assert "All checked SPEC items pass" in done.stdout
+
+
+def rehearsed_pairs():
+    """The (FROM, TO) names that tests/contract/test_switch_over.py rehearses."""
+    path = REPO / "tests" / "contract" / "test_switch_over.py"
+    spec = importlib.util.spec_from_file_location("test_switch_over", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {(old.name, new.name) for old, new in module.pairs()}
+
+
+@pytest.mark.parametrize(
+    "command", sorted({c for _, c in COMMANDS if kind(c) == "rehearse"})
+)
+def test_rehearse_commands_name_a_pair_the_contract_tests_rehearse(command):
+    settings = dict(word.split("=", 1) for word in shlex.split(command)[2:])
+    dry_run = subprocess.run(
+        ["make", "-n", *shlex.split(command)[1:]],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert (settings["FROM"], settings["TO"]) in rehearsed_pairs()
+    assert f"scripts/rehearse.py {settings['FROM']} {settings['TO']}" in " ".join(
+        dry_run.stdout.replace("\\\n", " ").split()
+    )
 
 
 def deploy_words(words, stage):

@@ -120,7 +120,6 @@ def test_a_variant_is_its_folder_served_with_app_variant_yaml():
     assert route_a.folder == REPO / "mod7-gaetasks"
     assert route_a.app_yaml == REPO / "mod7-gaetasks" / "app-cloudtasks.yaml"
     assert route_a.kind == stages.ROUTE_A
-    assert route_a.task_payload == "form"
     assert route_a.venv == stages.VENVS / "mod7-gaetasks+cloudtasks"
 
 

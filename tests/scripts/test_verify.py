@@ -84,6 +84,51 @@ def test_a_copy_without_the_queue_check_fails_spec_12_only(tmp_path):
     assert "1 check failed" in out
 
 
+# Google's codelab mod8 sends its trim as JSON; a copy of mod8 made to do the same.
+JSON_MESSAGE = {
+    "import urllib.parse\n": "import json\nimport urllib.parse\n",
+    "    body = urllib.parse.urlencode(params).encode()\n": (
+        "    body = json.dumps(params).encode()\n"
+    ),
+    '"Content-Type": "application/x-www-form-urlencoded"}': (
+        '"Content-Type": "application/json"}'
+    ),
+    '    if request.mimetype != "application/x-www-form-urlencoded":': (
+        '    if request.mimetype != "application/json":'
+    ),
+    '    return parse_cutoff(request.form.get("oldest"))': (
+        '    return parse_cutoff((request.get_json(silent=True) or {}).get("oldest"))'
+    ),
+}
+
+
+@pytest.mark.timeout(600)
+def test_a_copy_that_sends_json_fails_spec_14_and_says_what_a_switch_loses(tmp_path):
+    copy = tmp_path / "mod8-cloudtasks"
+    shutil.copytree(
+        REPO / "mod8-cloudtasks", copy, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    main = copy / "main.py"
+    text = main.read_text()
+    for old, new in JSON_MESSAGE.items():
+        assert old in text
+        text = text.replace(old, new)
+    main.write_text(text)
+    # The contract tests of trimming and the push handler, the items 7-14.
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    for name in ("conftest.py", "test_trim.py"):
+        shutil.copy(REPO / "tests" / "contract" / name, tests)
+
+    code, out, _ = verify(copy, "--tests", str(tests))
+
+    assert code == 1
+    [line] = [line for line in out.splitlines() if line.startswith("SPEC 14")]
+    assert line.startswith("SPEC 14 FAILED  sends and reads the one trim message")
+    assert "the queue retries such tasks and drops them" in line
+    assert "SPEC 12 passed" in out  # the copy runs: only its message differs
+
+
 def test_a_folder_that_is_not_a_stage_gets_one_line(tmp_path):
     code, out, err = verify(tmp_path)
 

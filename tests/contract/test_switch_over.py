@@ -1,0 +1,99 @@
+# Copyright 2026 The VisitMe codelab authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""SPEC 14: a trim in flight at a switch-over, or at a rollback, is done by the
+other stage, and nothing is refused or lost.
+
+On App Engine two stages are two versions of one app sharing one Datastore and
+one queue. scripts/rehearse.py gives two stages that here: one Datastore
+emulator and one Cloud Tasks emulator, each stage served in turn on the port
+the queue delivers to. With the queue paused, the serving stage enqueues
+trims; it stops, the other starts, and the queue resumes; then back again.
+
+The repository's pairs are route A <-> mod8 and mod8 <-> mod9 (mod7's own
+tasks live in dev_appserver's queue, which stops with it: `make rehearse`
+shows its data carried over). A learner's folder (VISITME_STAGES, as
+scripts/verify runs it) is paired with the repository stage whose tasks it
+would meet first: a Cloud stage with route A, any other with mod8.
+"""
+
+import json
+import os
+
+import pytest
+
+import rehearse
+import stages
+
+REPO = stages.REPO
+TIMELINE = REPO / "notebooks" / "data" / "rehearsal.json"
+
+
+def pairs():
+    """The (FROM, TO) pairs to rehearse, each both ways."""
+    route_a = stages.load("mod7-gaetasks+cloudtasks")
+    mod8 = stages.load("mod8-cloudtasks")
+    if not os.environ.get("VISITME_STAGES"):
+        return [(route_a, mod8), (mod8, stages.load("mod9-py3"))]
+    learners = [stages.load(path) for path in os.environ["VISITME_STAGES"].split(",")]
+    return [
+        (route_a, stage) if stage.kind == stages.CLOUD else (stage, mod8)
+        for stage in learners
+    ]
+
+
+PAIRS = pairs()
+
+
+@pytest.fixture(
+    scope="module", params=PAIRS, ids=lambda p: f"{p[0].name}<->{p[1].name}"
+)
+def rehearsal(request, tmp_path_factory):
+    """Both directions of one pair's switch-over, and what happened when."""
+    timeline = rehearse.Timeline()
+    workdir = tmp_path_factory.mktemp("rehearse")
+    results = rehearse.rehearse(*request.param, workdir, timeline)
+    return results, timeline.events
+
+
+@pytest.mark.spec(14)
+@pytest.mark.timeout(900)  # the first test of a pair waits for its rehearsal
+@pytest.mark.parametrize("direction", ["switch", "rollback"])
+def test_trims_held_across_the_cut_are_done_by_the_other_stage(rehearsal, direction):
+    result = rehearsal[0][0 if direction == "switch" else 1]
+
+    assert result["tasks held"] > 0, "no trim was in flight at the cut"
+    assert result["refused"] == 0, f"{result['to']} refused deliveries: {result}"
+    assert result["dropped"] == 0, f"the queue dropped trims: {result}"
+    assert result[f"done by {result['to']}"] == result["tasks held"]
+
+
+@pytest.mark.spec(14)
+@pytest.mark.parametrize("direction", ["switch", "rollback"])
+def test_visits_are_carried_over_and_storage_settles(rehearsal, direction):
+    result = rehearsal[0][0 if direction == "switch" else 1]
+
+    stored, _, before = result["visits carried"].split()
+    assert stored == before, f"visits lost at the switch: {result}"
+    assert result["stored after settling"] <= 20
+
+
+def test_the_notebook_draws_a_timeline_this_rehearsal_writes(rehearsal):
+    drawn = json.loads(TIMELINE.read_text())
+
+    assert {e["event"] for e in drawn["events"]} == {e["event"] for e in rehearsal[1]}
+    assert [set(r) - {"done by " + r["to"]} for r in drawn["results"]] == [
+        set(r) - {"done by " + r["to"]} for r in rehearsal[0]
+    ]
+    assert all(result["ok"] for result in drawn["results"])
