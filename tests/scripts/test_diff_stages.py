@@ -14,6 +14,7 @@
 
 """scripts/diff-stages: summaries, colour, the HTML page, bad names."""
 
+import functools
 import html.parser
 import os
 import pty
@@ -35,6 +36,7 @@ PAIRS = [(old.name, new.name) for old, new in stages.steps()]
 FOLDER_PAIRS = [(old, new) for old, new in PAIRS if "+" not in old + new]
 
 
+@functools.cache  # the tree does not change while the tests run: run each once
 def diff_stages(*args):
     """Run the script with its output piped; return (exit code, stdout, stderr)."""
     done = subprocess.run(
