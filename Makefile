@@ -5,7 +5,8 @@
 #   make contract / make tooling      only the contract tests / the scripts' and docs' tests
 #   make check-runtime                each stage's pins install on its runtime's Python
 #   make queue-commands [QUEUE_YAML=...]  gcloud commands giving queues a queue.yaml's settings
-#   make diff [FROM=... TO=...]       what changes from one stage to the next
+#   make diff [FROM=... TO=...] [CODE=1]  what changes from one stage to the next
+#                                     (code and configuration first; CODE=1: only those)
 #   make verify DIR=...               check your own migrated folder against SPEC.md
 #   make rehearse FROM=... TO=... [TIMELINE=FILE]
 #                                     switch one app from a stage to the next and back,
@@ -34,7 +35,7 @@ run:
 test: prereqs lint unit types check-notebooks browser contract tooling
 
 diff:
-	@$(PYTHON) scripts/diff-stages $(FROM) $(TO)
+	@$(PYTHON) scripts/diff-stages $(if $(CODE),--code) $(FROM) $(TO)
 
 verify:
 	@$(PYTHON) scripts/verify $(DIR)

@@ -14,6 +14,7 @@
 
 """scripts/diff-stages: summaries, colour, the HTML page, bad names."""
 
+import functools
 import html.parser
 import os
 import pty
@@ -35,12 +36,44 @@ PAIRS = [(old.name, new.name) for old, new in stages.steps()]
 FOLDER_PAIRS = [(old, new) for old, new in PAIRS if "+" not in old + new]
 
 
+@functools.cache  # the tree does not change while the tests run: run each once
 def diff_stages(*args):
     """Run the script with its output piped; return (exit code, stdout, stderr)."""
     done = subprocess.run(
         [SCRIPT, *args], capture_output=True, text=True, cwd=REPO, timeout=60
     )
     return done.returncode, done.stdout, done.stderr
+
+
+# What a reader of each step should meet first: the app's code, then its
+# configuration; its tests and docs last.
+APP_FILES = {
+    "main.py",
+    "templates/index.html",
+    "app.yaml",
+    "requirements.txt",
+    "queue.yaml",
+    ".gcloudignore",
+}
+TEACHING_ORDER = {
+    ("mod7-gaetasks", "mod8-cloudtasks"): [
+        "main.py",
+        "app.yaml",
+        "requirements.txt",
+        "queue.yaml",
+        "main_test.py",
+        "README.md",
+    ],
+    ("mod8-cloudtasks", "mod9-py3"): [
+        "main.py",
+        "app.yaml",
+        "requirements.txt",
+        ".gcloudignore",
+        "main_test.py",
+        "requirements-test.txt",
+        "README.md",
+    ],
+}
 
 
 def changed_files(summary):
@@ -221,3 +254,54 @@ def test_route_a_is_its_configuration_alone():
     assert "+ env_variables.APPENGINE_USE_CLOUDTASK_PUSH_QUEUE: true" in out
     assert f"+++ b/{old}/app-cloudtasks.yaml" in out
     assert "requirements.txt: no change" in out
+
+
+@pytest.mark.parametrize("old, new", sorted(TEACHING_ORDER))
+def test_code_and_configuration_come_first_tests_and_docs_last(old, new):
+    _, out, _ = diff_stages(old, new)
+
+    shown = re.findall(r"^diff --git a/\S+?/(\S+) ", out, re.MULTILINE)
+    assert list(changed_files(out)) == TEACHING_ORDER[old, new]
+    assert shown == TEACHING_ORDER[old, new]
+
+
+@pytest.mark.parametrize("old, new", PAIRS)
+def test_code_shows_the_apps_own_files_alone(old, new):
+    _, everything, _ = diff_stages("--stat", old, new)
+
+    code, out, _ = diff_stages("--code", old, new)
+
+    app_files = {
+        path: lines
+        for path, lines in changed_files(everything).items()
+        if path in APP_FILES
+    }
+    assert code == 0
+    assert f"{old} -> {new} (code and configuration only): " in out
+    assert changed_files(out) == app_files
+    assert list(changed_files(out)) == list(app_files)  # in the same order
+    shown = re.findall(r"^diff --git a/\S+?/(\S+) ", out, re.MULTILINE)
+    assert shown == list(app_files)
+    assert "requirements.txt:" in out and "app.yaml keys:" in out
+
+
+def test_make_diff_code_passes_code():
+    done = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "diff",
+            "FROM=mod8-cloudtasks",
+            "TO=mod9-py3",
+            "CODE=1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "(code and configuration only)" in done.stdout
+    assert "+++ b/mod9-py3/main.py" in done.stdout
+    assert "mod9-py3/README.md" not in done.stdout
