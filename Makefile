@@ -7,6 +7,10 @@
 #   make queue-commands [QUEUE_YAML=...]  gcloud commands giving queues a queue.yaml's settings
 #   make diff [FROM=... TO=...]       what changes from one stage to the next
 #   make verify DIR=...               check your own migrated folder against SPEC.md
+#   make doctor APP=PATH [FORMAT=json|markdown]
+#                                     scan your own app: what each route does with
+#                                     each push-queue call (docs/DOCTOR.md)
+#   make doctor-bench [FILES=N]       the doctor's speed on a large generated app
 #   make bench [MODULE=...]           what a stage costs per visit and per trim
 #                                     (route A: MODULE=mod7-gaetasks+cloudtasks)
 #   make notebooks / make jupyter     refresh the notebooks' outputs / open them
@@ -21,7 +25,7 @@ TESTS_VENV := .venv/tests
 # Keep stage folders free of __pycache__, so that diffing two stages shows code only.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test diff verify bench notebooks jupyter prereqs lint unit types \
+.PHONY: run test diff verify doctor doctor-bench bench notebooks jupyter prereqs lint unit types \
 	check-notebooks browser contract tooling check-runtime queue-commands deploy \
 	tasks-venv
 
@@ -35,6 +39,15 @@ diff:
 
 verify:
 	@$(PYTHON) scripts/verify $(DIR)
+
+# Stdlib only: no venv, no network, and it never imports or runs the app.
+doctor:
+	@test -n "$(APP)" || { echo "error: name your app: make doctor APP=path/to/app" >&2; \
+	  exit 2; }
+	@$(PYTHON) scripts/doctor $(if $(FORMAT),--format=$(FORMAT)) $(APP)
+
+doctor-bench:
+	@$(PYTHON) scripts/doctor_bench.py $(if $(FILES),--files=$(FILES))
 
 bench: prereqs $(TESTS_VENV)/installed.txt
 	@$(TESTS_VENV)/bin/python scripts/bench.py $(MODULE)
@@ -131,6 +144,7 @@ browser:
 contract: $(TESTS_VENV)/installed.txt
 	$(TESTS_VENV)/bin/python -m pytest tests/contract
 
-# The scripts' and the docs' own tests (the notebook checker's need its venv).
+# The scripts', the doctor's and the docs' own tests (the notebook checker's need its
+# venv; tests/doctor/test_route_a_proofs.py runs the SDK in mod7's, from make unit).
 tooling: $(TESTS_VENV)/installed.txt $(NOTEBOOKS_VENV)/installed.txt
-	$(TESTS_VENV)/bin/python -m pytest tests/scripts tests/docs
+	$(TESTS_VENV)/bin/python -m pytest tests/scripts tests/doctor tests/docs

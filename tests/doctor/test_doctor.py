@@ -245,3 +245,23 @@ def test_small_yaml_reader_keeps_types_and_lines():
     assert document["env_variables"] == {"A": "x", "B": True}
     assert document["queue"][0]["retry_parameters"] == {"task_retry_limit": 5}
     assert document["queue"][0].lines["rate"] == 7
+
+
+# What the doctor says route A does, by slug (test_route_a_proofs.py runs it).
+BY_SLUG_TEXT = {rule.slug: rule.route_a for rule in doctor.RULES}
+
+
+def test_the_bench_prints_files_per_second():
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "doctor_bench.py"), "--files", "40"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(
+        r"40 Python files \(2 using Task Queue\), \d+ findings, "
+        r"[\d.]+ s, \d+ files/s\n",
+        done.stdout,
+    )
