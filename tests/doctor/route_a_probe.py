@@ -53,6 +53,11 @@ def built(task):
         "headers": {key: value for key, value in http["headers"].items()},
         "routing": http.get("app_engine_routing", {}),
         "keys": sorted(request),
+        "retry_config": {
+            key: value
+            for key, value in request.get("retry_config", {}).items()
+            if key == "max_attempts"
+        },
     }
 
 
@@ -94,6 +99,12 @@ def builder():
         ),
         "list_header": built(taskqueue.Task(url="/w", headers={"X-List": ["a", "b"]})),
         "flag": {value: flag(value) for value in ("true", "TRUE", "1", "yes", "")},
+        "retry": built(
+            taskqueue.Task(
+                url="/w", retry_options=taskqueue.TaskRetryOptions(task_retry_limit=4)
+            )
+        ),
+        "task_fields": sorted(tasks_v2.Task.meta.fields),
     }
 
 
