@@ -265,3 +265,13 @@ def test_the_bench_prints_files_per_second():
         r"[\d.]+ s, \d+ files/s\n",
         done.stdout,
     )
+
+
+def test_the_migration_map_links_rows_to_doctor_codes():
+    text = (REPO / "docs" / "MIGRATION-MAP.md").read_text()
+    linked = re.findall(r"^\| ([^|]*?) \(doctor: \[(TQ\d+)\]\(DOCTOR\.md#", text, re.M)
+    codes = {rule.code: rule.slug for rule in doctor.RULES}
+
+    assert {row for row, _ in linked} >= {"Create the push task", "Retries", "Packages"}
+    assert all(code in codes for _, code in linked)
+    assert ("Create the push task", "TQ101") in linked and codes["TQ101"] == "add"
