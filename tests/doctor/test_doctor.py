@@ -275,3 +275,15 @@ def test_the_migration_map_links_rows_to_doctor_codes():
     assert {row for row, _ in linked} >= {"Create the push task", "Retries", "Packages"}
     assert all(code in codes for _, code in linked)
     assert ("Create the push task", "TQ101") in linked and codes["TQ101"] == "add"
+
+
+def test_app_wide_answers_stay_within_each_app():
+    """b's namespaces do not change a's deferred tasks: b pushes none."""
+    report = doctor.scan([str(FIXTURES / "two_apps")])
+
+    assert [f.record()["kind"] for f in report.findings] == ["unchanged"]
+    assert [
+        f.record()["kind"]
+        for f in doctor.scan([str(FIXTURES / "deferred")]).findings
+        if f.slug == "deferred"
+    ][0] == "differs"
