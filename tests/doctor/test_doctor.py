@@ -287,3 +287,11 @@ def test_app_wide_answers_stay_within_each_app():
         for f in doctor.scan([str(FIXTURES / "deferred")]).findings
         if f.slug == "deferred"
     ][0] == "differs"
+
+
+def test_a_queue_add_of_an_unknown_value_depends_on_run_time():
+    report = doctor.scan([str(FIXTURES / "imports" / "forms.py")])
+    last = max(report.findings, key=lambda f: f.line).record()
+
+    assert (last["slug"], last["kind"]) == ("add", "runtime")
+    assert "batch_add" in last["route_a"]
