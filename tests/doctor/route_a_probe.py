@@ -15,7 +15,7 @@
 """Run route A's calls in the SDK itself and print what they did, as JSON.
 
 Usage (with mod7's Python, which has appengine-python-standard 3.1.0):
-    python tests/doctor/route_a_probe.py builder|emulator|transactions
+    python tests/doctor/route_a_probe.py builder|emulator|backends|transactions
 
 Not a test: tests/doctor/test_route_a_proofs.py runs it in mod7's virtual
 environment and checks its output against what scripts/doctor says.
@@ -23,8 +23,9 @@ environment and checks its output against what scripts/doctor says.
 (cloudtask._build_ct_task_payload), with no server. `emulator` adds tasks
 with APPENGINE_USE_CLOUDTASK_PUSH_QUEUE=true; CLOUD_TASKS_EMULATOR_HOST and
 scripts/route_a on PYTHONPATH send them to the local Cloud Tasks emulator.
-`transactions` adds transactional tasks on the App Engine testbed's
-Datastore stub, with the flag on.
+`backends` shows which service each queue-wide and pull call reaches (against
+the emulator). `transactions` adds transactional tasks on the App Engine
+testbed's Datastore stub, with the flag on.
 """
 
 import json
@@ -118,6 +119,66 @@ def emulator():
     return {"added": 3}
 
 
+def outcome(call):
+    """Run a call; return which service answered, as the error shows it."""
+    try:
+        call()
+    except Exception as err:  # noqa: BLE001 - the probe reports any error
+        text = f"{type(err).__name__}: {err}"
+        legacy = "No api proxy found for service" in text
+        return {"service": "legacy" if legacy else "cloud tasks", "error": text[:300]}
+    return {"service": "cloud tasks", "error": None}
+
+
+def emulator_v2beta3():
+    """Point the SDK's v2beta3 client (statistics only) at the emulator too:
+    scripts/route_a/sitecustomize.py redirects only the v2 client."""
+    import grpc
+    from google.cloud import tasks_v2beta3
+    from google.cloud.tasks_v2beta3.services.cloud_tasks import transports
+
+    address = os.environ["CLOUD_TASKS_EMULATOR_HOST"]
+
+    class EmulatorClient(tasks_v2beta3.CloudTasksClient):
+        """A v2beta3 client on an insecure channel to the emulator."""
+
+        def __init__(self):
+            channel = grpc.insecure_channel(address)
+            super().__init__(
+                transport=transports.CloudTasksGrpcTransport(channel=channel)
+            )
+
+    tasks_v2beta3.CloudTasksClient = EmulatorClient
+
+
+def backends():
+    """Which service each queue-wide or pull call goes to, with the flag on.
+
+    No Task Queue API stub is registered in this process, so a call that goes
+    to the legacy service fails with "No api proxy found"; one that goes to
+    Cloud Tasks reaches the emulator (or its error names it).
+    """
+    emulator_v2beta3()
+    pull = taskqueue.Queue("pullq")
+    push = taskqueue.Queue("default")
+    leased = taskqueue.Task(payload="x", method="PULL", name="leased")
+    return {
+        "purge": outcome(push.purge),
+        "purge_pull": outcome(pull.purge),
+        "statistics": outcome(push.fetch_statistics),
+        "delete_by_name_pull": outcome(lambda: pull.delete_tasks_by_name("gone")),
+        "delete_pull_tasks": outcome(lambda: pull.delete_tasks(leased)),
+        "pull_add": outcome(
+            lambda: pull.add(taskqueue.Task(payload="x", method="PULL"))
+        ),
+        "lease": outcome(lambda: pull.lease_tasks(60, 10)),
+        "modify_lease": outcome(lambda: pull.modify_task_lease(leased, 60)),
+        "batch_add": outcome(
+            lambda: push.add([taskqueue.Task(url="/a"), taskqueue.Task(url="/b")])
+        ),
+    }
+
+
 def transactions():
     """Transactional adds on the testbed's Datastore stub, with the flag on."""
     from google.appengine.ext import ndb, testbed
@@ -171,5 +232,10 @@ def transactions():
 
 
 if __name__ == "__main__":
-    probes = {"builder": builder, "emulator": emulator, "transactions": transactions}
+    probes = {
+        "builder": builder,
+        "emulator": emulator,
+        "backends": backends,
+        "transactions": transactions,
+    }
     print(json.dumps(probes[sys.argv[1]](), default=str))

@@ -295,3 +295,6 @@ def test_a_queue_add_of_an_unknown_value_depends_on_run_time():
 
     assert (last["slug"], last["kind"]) == ("add", "runtime")
     assert "batch_add" in last["route_a"]
+
+
+KINDS = {rule.slug: rule.kind for rule in doctor.RULES}

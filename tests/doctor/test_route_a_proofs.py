@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_doctor import BY_SLUG_TEXT, REPO
+from test_doctor import BY_SLUG_TEXT, KINDS, REPO
 
 import launch
 import stages
@@ -60,6 +60,9 @@ def probe(name, **env):
             "LOCATION_ID": LOCATION,
             # No request: the SDK would look for the metadata server otherwise.
             "CLOUD_TASKS_EMULATOR_HOST": env.pop("emulator", "127.0.0.1:9"),
+            # Should anything look for credentials, it asks a closed local port.
+            "GCE_METADATA_HOST": "127.0.0.1:9",
+            "GCE_METADATA_IP": "127.0.0.1:9",
             **env,
         },
     )
@@ -194,3 +197,28 @@ def test_through_the_emulator_no_url_goes_to_slash_in_the_default_namespace(emul
         names = {name.lower() for name in delivered["headers"]}
         assert "x-appengine-current-namespace" not in names
     assert "/namespaced" in by_body and "/deadline" in by_body
+
+
+def test_queue_wide_calls_go_to_cloud_tasks_and_pull_calls_stay(emulator):
+    reached = probe("backends", emulator=emulator)
+    services = {call: result["service"] for call, result in reached.items()}
+
+    assert services == {
+        "purge": "cloud tasks",
+        "purge_pull": "cloud tasks",
+        "statistics": "cloud tasks",
+        "delete_by_name_pull": "cloud tasks",
+        "delete_pull_tasks": "legacy",
+        "pull_add": "legacy",
+        "lease": "legacy",
+        "modify_lease": "legacy",
+        "batch_add": "cloud tasks",
+    }
+    # The emulator has no BatchCreateTasks, BatchDeleteTasks or v2beta3 API.
+    assert "501" in reached["batch_add"]["error"]
+    for slug in ("pull", "lease", "modify_lease"):
+        assert KINDS[slug] == "legacy"
+    for slug in ("purge", "statistics", "delete_tasks", "batch_add"):
+        assert KINDS[slug] == "differs"
+    assert "pull queues too" in BY_SLUG_TEXT["purge"]
+    assert "even for a pull queue" in BY_SLUG_TEXT["delete_tasks"]
