@@ -153,10 +153,9 @@ class Recorder(http.server.BaseHTTPRequestHandler):
         """Stay quiet."""
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def emulator():
     """A Cloud Tasks emulator on loopback, delivering to a recording handler."""
-    Recorder.seen = []
     app = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     threading.Thread(target=app.serve_forever, daemon=True).start()
     port = launch.free_port()
@@ -184,6 +183,7 @@ def emulator():
 
 
 def test_through_the_emulator_no_url_goes_to_slash_in_the_default_namespace(emulator):
+    Recorder.seen = []
     probe("emulator", emulator=emulator)
     deadline = time.monotonic() + 20
     while len(Recorder.seen) < 3 and time.monotonic() < deadline:
