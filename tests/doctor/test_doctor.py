@@ -120,7 +120,13 @@ def test_docs_list_every_code_slug_and_source():
             (line for line in text.splitlines() if f"| {rule.code} |" in line), ""
         )
         assert f"`{rule.slug}`" in row, rule.code
-        assert rule.kind in row, rule.code
+        assert f"**{rule.kind}**: {escaped(rule.route_a)} |" in row, rule.code
+        assert f"| {escaped(rule.route_b)} |" in row, rule.code
+
+
+def escaped(text):
+    """Text as DOCTOR.md's table writes it."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def test_mod7_has_one_add_and_route_a_takes_it():
