@@ -11,6 +11,10 @@
 #   make rehearse FROM=... TO=... [TIMELINE=FILE]
 #                                     switch one app from a stage to the next and back,
 #                                     tasks in flight, on one set of emulators
+#   make doctor APP=PATH [FORMAT=json|markdown]
+#                                     scan your own app: what each route does with
+#                                     each push-queue call (docs/DOCTOR.md)
+#   make doctor-bench [FILES=N]       the doctor's speed on a large generated app
 #   make bench [MODULE=...]           what a stage costs per visit and per trim
 #                                     (route A: MODULE=mod7-gaetasks+cloudtasks)
 #   make notebooks / make jupyter     refresh the notebooks' outputs / open them
@@ -25,7 +29,7 @@ TESTS_VENV := .venv/tests
 # Keep stage folders free of __pycache__, so that diffing two stages shows code only.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test diff verify bench notebooks jupyter prereqs lint unit types \
+.PHONY: run test diff verify doctor doctor-bench bench notebooks jupyter prereqs lint unit types \
 	check-notebooks browser contract tooling check-runtime queue-commands deploy \
 	tasks-venv rehearse
 
@@ -44,6 +48,15 @@ verify:
 rehearse: prereqs $(TESTS_VENV)/installed.txt tasks-venv
 	@$(TESTS_VENV)/bin/python scripts/rehearse.py \
 	  $(if $(TIMELINE),--timeline=$(TIMELINE)) $(FROM) $(TO)
+
+# Stdlib only: no venv, no network, and it never imports or runs the app.
+doctor:
+	@test -n "$(APP)" || { echo "error: name your app: make doctor APP=path/to/app" >&2; \
+	  exit 2; }
+	@$(PYTHON) scripts/doctor $(if $(FORMAT),--format=$(FORMAT)) $(APP)
+
+doctor-bench:
+	@$(PYTHON) scripts/doctor_bench.py $(if $(FILES),--files=$(FILES))
 
 bench: prereqs $(TESTS_VENV)/installed.txt
 	@$(TESTS_VENV)/bin/python scripts/bench.py $(MODULE)
@@ -140,6 +153,7 @@ browser:
 contract: $(TESTS_VENV)/installed.txt
 	$(TESTS_VENV)/bin/python -m pytest tests/contract
 
-# The scripts' and the docs' own tests (the notebook checker's need its venv).
+# The scripts', the doctor's and the docs' own tests (the notebook checker's need its
+# venv; tests/doctor/test_route_a_proofs.py runs the SDK in mod7's, from make unit).
 tooling: $(TESTS_VENV)/installed.txt $(NOTEBOOKS_VENV)/installed.txt
-	$(TESTS_VENV)/bin/python -m pytest tests/scripts tests/docs
+	$(TESTS_VENV)/bin/python -m pytest tests/scripts tests/doctor tests/docs

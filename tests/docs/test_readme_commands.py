@@ -72,6 +72,8 @@ def kind(command):
         return "verify"
     if words[:2] == ["make", "rehearse"]:
         return "rehearse"
+    if words[:2] == ["make", "doctor"]:
+        return "doctor"
     if words[0] == "scripts/deploy" and "--dry-run" in words:
         return "deploy"
     return "unknown"
@@ -279,3 +281,16 @@ def test_the_by_hand_deploy_steps_are_what_scripts_deploy_runs(readme, command):
         deploy_words(words, stage)
         for words in by_hand_steps("\n".join(script), project)
     ]
+
+
+@pytest.mark.parametrize(
+    "command", sorted({c for _, c in COMMANDS if kind(c) == "doctor"})
+)
+def test_the_doctor_takes_the_stage_it_names(command):
+    done = subprocess.run(
+        shlex.split(command), cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "route A takes this app as it is" in done.stdout
+    assert [line for line in done.stdout.splitlines() if " TQ101 add " in line]

@@ -42,6 +42,8 @@ SCRIPTS = [
     "check_runtime.py",
     "queue_commands.py",
     "deploy",
+    "doctor",
+    "doctor_bench.py",
 ]
 
 
