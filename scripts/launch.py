@@ -336,16 +336,17 @@ def tasks_emulator(*args):
     return [tasks_python(), REPO / "scripts" / "tasks_emulator.py", *args]
 
 
-def start_tasks_emulator(port, app_port, queue_yaml=None):
+def start_tasks_emulator(port, app_port, queue_yaml=None, log=None):
     """Start the Cloud Tasks emulator, delivering tasks to the app's port, with
-    bounded attempts: MAX_ATTEMPTS, or as a queue.yaml bounds them."""
+    bounded attempts: MAX_ATTEMPTS, or as a queue.yaml bounds them (its output
+    to the open file log, if given)."""
     bound = (
         f"--queue-yaml={queue_yaml}" if queue_yaml else f"--max-attempts={MAX_ATTEMPTS}"
     )
     command = tasks_emulator(
         "serve", f"--port={port}", f"--target-port={app_port}", bound
     )
-    return start(command, env=QUIET)
+    return start(command, env=QUIET, stdout=log, stderr=log)
 
 
 def create_queues(port, queue_yaml, project):

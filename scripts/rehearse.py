@@ -103,33 +103,29 @@ class SharedApp:
         self.stop_app()
         self.servers.close()
 
-    def start_emulators(self, max_attempts):
+    def start_emulators(self):
         """Start the two emulators and create the queue both stages use."""
-        log = (self.workdir / "datastore-emulator.log").open("w")
-        datastore = launch.start_datastore_emulator(self.ports["ds"], PROJECT, log)
+        with self.log("datastore-emulator") as log:  # each server keeps a copy
+            datastore = launch.start_datastore_emulator(self.ports["ds"], PROJECT, log)
         self.servers.callback(
             launch.stop_datastore_emulator, datastore, self.ports["ds"]
         )
-        command = launch.tasks_emulator(
-            "serve",
-            f"--port={self.ports['tasks']}",
-            f"--target-port={self.ports['app']}",
-            f"--max-attempts={max_attempts}",
-        )
-        log = (self.workdir / "tasks-emulator.log").open("w")
-        tasks = launch.start(command, env=launch.QUIET, stdout=log, stderr=log)
+        with self.log("tasks-emulator") as log:
+            tasks = launch.start_tasks_emulator(
+                self.ports["tasks"], self.ports["app"], log=log
+            )
         self.servers.callback(launch.stop, tasks)
         launch.wait_for_http(f"http://127.0.0.1:{self.ports['ds']}/", datastore, 60)
         launch.create_queue(self.ports["tasks"], self.queue)
         self.storage = CloudStorage(f"127.0.0.1:{self.ports['ds']}", PROJECT)
         self.tasks_client = tasks_client(self.ports["tasks"])
 
+    def log(self, name):
+        """Open a server's log file in the work folder."""
+        return (self.workdir / f"{name}.log").open("w")
+
     def serve(self, stage, label):
         """Serve stage on the app's port, on the shared emulators; wait for it."""
-        self.log_path = self.workdir / f"{label}.log"
-        log = self.log_path.open("w")
-        datastore = f"127.0.0.1:{self.ports['ds']}"
-        tasks = f"127.0.0.1:{self.ports['tasks']}"
         if stage.on_devappserver:
             env = []
             if stage.kind == stages.ROUTE_A:
@@ -141,20 +137,27 @@ class SharedApp:
                 "admin": launch.free_port(),
                 "api": launch.free_port(),
             }
+            datastore = f"127.0.0.1:{self.ports['ds']}"
             command = launch.dev_appserver_command(
                 stage, ports, PROJECT, env, storage, sdk_root, False, datastore
             )
-            env = launch.dev_appserver_env(sdk_root)
-            self.app = launch.start(command, env=env, stdout=log, stderr=log)
+            with self.log(label) as log:
+                self.app = launch.start(
+                    command,
+                    env=launch.dev_appserver_env(sdk_root),
+                    stdout=log,
+                    stderr=log,
+                )
         else:
             env = {
                 **launch.app_yaml_env(stage.app_yaml),
                 "GOOGLE_CLOUD_PROJECT": PROJECT,
-                "DATASTORE_EMULATOR_HOST": datastore,
-                "CLOUD_TASKS_EMULATOR_HOST": tasks,
+                "DATASTORE_EMULATOR_HOST": f"127.0.0.1:{self.ports['ds']}",
+                "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{self.ports['tasks']}",
             }
-            self.app = launch.start_app(stage, self.ports["app"], env, log)
-        self.serving = stage
+            with self.log(label) as log:
+                self.app = launch.start_app(stage, self.ports["app"], env, log)
+        self.serving, self.log_path = stage, self.workdir / f"{label}.log"
         url = f"http://127.0.0.1:{self.ports['app']}"
         launch.wait_for_http(f"{url}/trim", self.app, launch.START_TIMEOUT_S)
 
@@ -239,6 +242,18 @@ def wait_until(condition, timeout=SETTLE_TIMEOUT_S):
     return True
 
 
+def steady_count(storage):
+    """Count the stored visits once two counts half a second apart agree."""
+    before, deadline = storage.count(), time.monotonic() + 10
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = storage.count()
+        if now == before:
+            break
+        before = now
+    return before
+
+
 def drain(app, timeline):
     """Wait until the queue is empty, recording each task that leaves it."""
     waiting = set(app.held())
@@ -267,7 +282,7 @@ def switch(app, timeline, new, label):
     traffic(app, timeline, VISITS_HELD, f"{label} held")
     held = len(app.held()) if has_queue else None
     result["tasks held"] = held
-    stored = app.storage.count()
+    stored = steady_count(app.storage)  # dev_appserver's own queue may be trimming
     started = time.monotonic()
     app.stop_app()
     timeline.add("stopped", stage=old.name)
@@ -308,7 +323,7 @@ def rehearse(from_stage, to_stage, workdir, timeline):
     """Switch from_stage to to_stage and back on one shared app; return the two
     directions' results."""
     with SharedApp(workdir, from_stage, to_stage) as app:
-        app.start_emulators(launch.MAX_ATTEMPTS)
+        app.start_emulators()
         timeline.add("emulators ready")
         app.serve(from_stage, f"start-{from_stage.name}")
         timeline.add("serving", stage=from_stage.name)

