@@ -13,13 +13,17 @@
 # limitations under the License.
 
 """scripts/deploy: for every stage and route A, its dry run prints commands that
-the installed Google Cloud CLI has, in the order of the stage's README.
+the installed Google Cloud CLI has, in the order of the stage's README, and
+runs nothing but the CLI's own Python reading queue.yaml.
 
 A real run changes a real project with the user's own credentials, so no test
 runs one (and nothing here stands in for gcloud). The one real-run test checks
-that it refuses to start without an account, before it calls anything else.
+that it refuses to start without an account, before it calls anything else;
+the real run's pure parts (which queues a queue.yaml would pause, the region it
+asks for) are tested as functions.
 """
 
+import datetime
 import functools
 import importlib.machinery
 import importlib.util
@@ -54,10 +58,11 @@ def deploy(*args, env=None):
 
 
 def commands(script):
-    """Return each command of a dry run's output as its words."""
+    """Return each command of a dry run's output as its words (a gcloud call in
+    $( ) is the command; VERSION=... sets a shell variable and is none)."""
     found = []
     for line in script.splitlines():
-        if line.startswith("#") or not line.strip():
+        if line.startswith("#") or not line.strip() or line.startswith("VERSION="):
             continue
         if assigned := re.fullmatch(r"[A-Z_]+=\$\((.*)\)", line):
             line = assigned.group(1)
@@ -88,7 +93,8 @@ def test_the_dry_run_runs_the_steps_in_order(name):
     stage = stages.load(name)
     groups = [command_group(words) for words in dry_run(name)]
     roles = [w for words in dry_run(name) for w in words if w.startswith("--role=")]
-    deployed = dry_run(name)[-1][3:-1]
+    folder = stage.folder.name
+    app_yaml = f"{folder}/{stage.config}"
 
     expected = [
         ("services", "enable"),
@@ -97,32 +103,64 @@ def test_the_dry_run_runs_the_steps_in_order(name):
     ]
     if stage.kind == stages.CLOUD:
         expected.append(("tasks", "queues", "create", "default"))
-    if roles:
+    else:
+        # The queue before the app that enqueues to it, and a look at the
+        # queues that deploying queue.yaml could pause.
+        expected += [("tasks", "queues", "list"), ("app", "deploy")]
+    expected += [("builds", "get-default-service-account")]
+    expected += [("projects", "add-iam-policy-binding")]
+    if stage.kind != stages.BUNDLED:
         expected.append(("app", "describe"))
-        expected += [("projects", "add-iam-policy-binding")] * len(roles)
-    expected.append(("app", "deploy"))
+        expected += [("projects", "add-iam-policy-binding")] * (len(roles) - 1)
+    expected += [
+        ("app", "deploy"),
+        # The switch-over: what serves, the new version beside it, its URL,
+        # the traffic, the queue and its tasks, and the rollback last.
+        ("app", "versions", "list"),
+        ("app", "deploy"),
+        ("app", "versions", "describe"),
+        ("app", "services", "set-traffic", "default"),
+        ("tasks", "queues", "describe", "default"),
+        ("tasks", "list"),
+        ("app", "services", "set-traffic", "default"),
+    ]
     assert groups == expected
     assert all(f"--project={PROJECT}" in w or PROJECT in w for w in dry_run(name))
-    # One queue, managed one way: queue.yaml with the bundled queue's stages,
-    # gcloud tasks commands with the Cloud stages.
-    folder = stage.folder.name
     [database] = [words for words in dry_run(name) if "databases" in words]
     # In the app's region, as Firestore names it: us-central is nam5.
     assert "--location=nam5" in database and "--type=datastore-mode" in database
+    deploys = [
+        words[3:-1] for words in dry_run(name) if words[1:3] == ["app", "deploy"]
+    ]
+    # One queue, managed one way: queue.yaml with the bundled queue's stages,
+    # gcloud tasks commands with the Cloud stages.
+    app_deploys = [
+        [app_yaml, "--version=$VERSION"],
+        [app_yaml, "--no-promote", "--version=$VERSION"],
+    ]
     if stage.kind == stages.CLOUD:
-        assert deployed == [f"{folder}/app.yaml"]
-        assert roles == [
-            "--role=roles/cloudtasks.enqueuer",
-            "--role=roles/appengine.appViewer",
-            "--role=roles/datastore.user",
-        ]
+        assert deploys == app_deploys
     else:
-        assert deployed == [f"{folder}/{stage.config}", f"{folder}/queue.yaml"]
-        assert roles == (
-            ["--role=roles/cloudtasks.enqueuer", "--role=roles/appengine.appViewer"]
-            if stage.kind == stages.ROUTE_A
-            else []
-        )
+        assert deploys == [[f"{folder}/queue.yaml"], *app_deploys]
+    assert roles[0] == "--role=roles/cloudbuild.builds.builder"
+    assert (
+        roles[1:]
+        == {
+            stages.BUNDLED: [],
+            stages.ROUTE_A: [
+                "--role=roles/cloudtasks.enqueuer",
+                "--role=roles/appengine.appViewer",
+            ],
+            stages.CLOUD: [
+                "--role=roles/cloudtasks.enqueuer",
+                "--role=roles/appengine.appViewer",
+                "--role=roles/datastore.user",
+            ],
+        }[stage.kind]
+    )
+    # The traffic moves to the new version; the rollback moves it back.
+    assert dry_run(name)[-4][5] == "--splits=$VERSION=1"
+    assert dry_run(name)[-1][5] == "--splits=$OLD_VERSION=1"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -134,7 +172,13 @@ def test_every_dry_run_command_and_flag_exists_in_gcloud(name, missing_gcloud_fl
 
 
 def test_the_queue_gets_the_converters_flags():
-    [queue] = [words for words in dry_run("mod8-cloudtasks") if "queues" in words]
+    [queue] = [
+        words
+        for words in dry_run("mod8-cloudtasks")
+        if words[1:4] == ["tasks", "queues", "create"]
+    ]
+    # The dry run reads queue.yaml with the CLI's YAML library; the converter's
+    # own environment, with PyYAML, gives the same flags.
     converted = subprocess.run(
         [
             launch.tasks_python(),
@@ -275,3 +319,87 @@ def test_roles_held_are_the_unconditional_bindings_of_the_account():
     held = load_deploy().roles_held(json.dumps(policy), account)
 
     assert held == {"roles/cloudtasks.enqueuer"}
+
+
+def test_a_dry_run_runs_nothing_but_the_clis_python_reading_yaml(monkeypatch, capsys):
+    # Each command the dry run starts is recorded (and still run): nothing
+    # installs an environment or calls gcloud.
+    deploy = load_deploy()
+    started = []
+    real_run = subprocess.run
+
+    def recording_run(command, *args, **kwargs):
+        started.append(command)
+        return real_run(command, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", recording_run)
+    sdk_python = prereqs.sdk_python(prereqs.find_sdk_root())
+
+    for name in NAMES:
+        assert deploy.main([name, f"--project={PROJECT}", "--dry-run"]) == 0
+
+    assert started and all(command[0] == sdk_python for command in started)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    "listing, paused",
+    [
+        ("default\tRUNNING", []),  # default is never paused, named or not
+        ("default\tRUNNING\nemails\tRUNNING", ["emails"]),
+        ("emails\tPAUSED\nold\tDISABLED", []),  # already stopped
+        ("emails\tRUNNING\nimages\tRUNNING", ["emails"]),  # images is named
+        ("", []),
+    ],
+)
+def test_queues_a_queue_yaml_would_pause(listing, paused):
+    deploy = load_deploy()
+
+    assert deploy.queues_paused_by(listing, {"default", "images"}) == paused
+
+
+def test_the_pause_rule_is_the_installed_clis():
+    # What queues_paused_by mirrors, in Cloud SDK 528's DeployQueuesYamlFile:
+    # every queue the file leaves out is paused, unless it is default or
+    # already paused or disabled.
+    source = (
+        prereqs.find_sdk_root()
+        / "lib/googlecloudsdk/api_lib/tasks/app_deploy_migration_util.py"
+    ).read_text()
+    leftover = source[source.index("for queue_name in queues_not_present_in_yaml:") :]
+    leftover = leftover[: leftover.index("return responses")]
+
+    assert "if queue_name == 'default':\n      continue" in leftover
+    assert "queue.state in (queue.state.PAUSED, queue.state.DISABLED)" in leftover
+    assert "queues_client.Pause(queue_ref)" in leftover
+
+
+def test_the_queue_yaml_names_come_from_the_clis_yaml_library():
+    deploy = load_deploy()
+    plan = deploy.Plan(stages.load("mod7-gaetasks"), PROJECT, "us-central", "v")
+
+    assert plan.queue_yaml_names() == {"default"}
+
+
+def test_a_real_run_with_no_app_and_no_terminal_refuses_to_pick_a_region(
+    monkeypatch,
+):
+    deploy = load_deploy()
+    plan = deploy.Plan(stages.load("mod9-py3"), PROJECT, "us-central", "v")
+    monkeypatch.setattr(sys, "stdin", open(os.devnull))
+
+    with pytest.raises(deploy.BadInput, match="choose it with --region"):
+        deploy.ask_region(plan)
+
+
+def test_a_new_version_id_is_one_app_engine_takes():
+    deploy = load_deploy()
+    now = datetime.datetime(2026, 12, 1, 16, 35, 5, tzinfo=datetime.UTC)
+
+    ids = [deploy.version_id(stages.load(name), now) for name in NAMES]
+
+    assert ids[NAMES.index("mod7-gaetasks+cloudtasks")] == (
+        "mod7-gaetasks-cloudtasks-20261201t163505"
+    )
+    # App Engine: 1 to 63 lowercase letters, digits and hyphens, not ah-...
+    assert all(re.fullmatch(r"(?!ah-)[a-z0-9][a-z0-9-]{0,62}", id_) for id_ in ids)
