@@ -71,7 +71,14 @@ def kind(command):
         return "verify"
     if words[0] == "scripts/deploy" and "--dry-run" in words:
         return "deploy"
+    if NEW_VERSION.fullmatch(command):
+        return "version"
     return "unknown"
+
+
+# How the by-hand deploy steps name a new version, as scripts/deploy does:
+# the stage's name and the UTC time.
+NEW_VERSION = re.compile(r"VERSION=([a-z0-9-]+)-\$\(date -u \+%Y%m%dt%H%M%S\)")
 
 
 COMMANDS = readme_commands()
@@ -184,6 +191,8 @@ def by_hand_steps(block, project):
             "PROJECT_ID=$(gcloud config get-value project)"
         ):
             continue  # how the by-hand steps name the project
+        if line.startswith("VERSION="):
+            continue  # the new version's name: compared on its own
         if found := re.fullmatch(r"[A-Z_]+=\$\((.*)\)", line):
             line = found.group(1)
         if line:
@@ -214,24 +223,37 @@ def test_every_stage_readme_shows_its_deploy():
     assert shown == {stage.name for stage in stages.repository_stages()}
 
 
+def sh_blocks(text):
+    """The sh blocks of a Markdown text, in order."""
+    return re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+
+
 @pytest.mark.parametrize("readme, command", STAGE_DEPLOYS)
 def test_the_by_hand_deploy_steps_are_what_scripts_deploy_runs(readme, command):
-    # The sh block after the scripts/deploy command lists its steps by hand.
+    # The sh block after the scripts/deploy command lists its steps by hand
+    # for a new project; the next block that starts with OLD_VERSION= lists
+    # the switch-over, when an earlier stage serves.
     text = (REPO / readme).read_text()
     after = text[text.index(command) :]
-    block = re.search(r"```sh\n(.*?)```", after[after.index("```") + 3 :], re.DOTALL)
+    new_project, *later = sh_blocks(after[after.index("```") + 3 :])
+    switch = next(b for b in later if b.startswith("OLD_VERSION="))
     project = "your-project-id"
     words = shlex.split(command.replace("YOUR_PROJECT_ID", project))
     stage = stages.load(words[1])
     done = subprocess.run(words, cwd=REPO, capture_output=True, text=True, timeout=120)
-    script = [
-        line
-        for line in done.stdout.splitlines()
-        if line.startswith("gcloud") or line.startswith("SERVICE_ACCOUNT=")
-    ]
+    script, _, switch_script = done.stdout.partition("\n# Switch over")
+    switch_script = switch_script.partition("\n")[2]
+    [version] = re.findall(r"^VERSION=(.*)$", script, re.MULTILINE)
+    [by_hand_version] = NEW_VERSION.findall(new_project)
+
+    def printed(script):
+        lines = [line for line in script.splitlines() if not line.startswith("#")]
+        return [
+            deploy_words(w, stage) for w in by_hand_steps("\n".join(lines), project)
+        ]
 
     assert done.returncode == 0, done.stderr
-    assert by_hand_steps(block.group(1), project) == [
-        deploy_words(words, stage)
-        for words in by_hand_steps("\n".join(script), project)
-    ]
+    assert by_hand_steps(new_project, project) == printed(script)
+    assert by_hand_steps(switch, project) == printed(switch_script)
+    # The same name as scripts/deploy gives the version, but for the time.
+    assert re.fullmatch(rf"{by_hand_version}-\d{{8}}t\d{{6}}", version)
