@@ -403,3 +403,29 @@ def test_a_new_version_id_is_one_app_engine_takes():
     )
     # App Engine: 1 to 63 lowercase letters, digits and hyphens, not ah-...
     assert all(re.fullmatch(r"(?!ah-)[a-z0-9][a-z0-9-]{0,62}", id_) for id_ in ids)
+
+
+def test_an_app_with_no_version_yet_is_told_by_the_sdks_own_message():
+    # On a new app, `gcloud app versions list --service=default` fails with
+    # this message (Cloud SDK 528, lib/surface/app/versions/list.py): nothing
+    # serves yet, so the real run deploys the first version to serve at once.
+    source = (prereqs.find_sdk_root() / "lib/surface/app/versions/list.py").read_text()
+    deploy = load_deploy()
+
+    assert "'Service [{0}] not found.'.format(args.service)" in source
+    assert deploy.no_default_service(
+        "ERROR: (gcloud.app.versions.list) Service [default] not found."
+    )
+    assert not deploy.no_default_service("ERROR: (gcloud.app.versions.list) DENIED")
+
+
+def test_the_dry_runs_example_region_is_the_one_queue_location_names(tmp_path):
+    deploy = load_deploy()
+    stage = tmp_path / "mod8-elsewhere"
+    stage.mkdir()
+    (stage / "app.yaml").write_text(
+        "runtime: python312\nenv_variables:\n  QUEUE_LOCATION: europe-west1\n"
+    )
+
+    assert deploy.example_region(stages.Stage(stage)) == "europe-west"
+    assert deploy.example_region(stages.load("mod7-gaetasks")) == "us-central"
