@@ -22,12 +22,46 @@ import subprocess
 
 import pytest
 
+import prereqs
+
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @functools.cache
+def gcloud_surface():
+    """The CLI's lib/surface folder, where each command is a module or a .yaml
+    file in its group's folder; None if gcloud is absent."""
+    sdk = prereqs.find_sdk_root()
+    return sdk / "lib" / "surface" if sdk else None
+
+
+def command_path(args):
+    """The gcloud command that args start with, without the positional
+    arguments after it: ("tasks", "queues", "create", "default") is
+    ("tasks", "queues", "create"). So each command's help is asked once."""
+    folder, path = gcloud_surface(), []
+    if folder is None:
+        return tuple(args)
+    for word in args:
+        name = word.replace("-", "_")
+        if (folder / name).is_dir():
+            folder = folder / name
+            path.append(word)
+        elif any((folder / f"{name}{ext}").is_file() for ext in (".py", ".yaml")):
+            return (*path, word)
+        else:
+            break
+    return tuple(args)  # not found as a command: let gcloud say so
+
+
 def gcloud_help(args):
     """The text of `gcloud ARGS --help`, asked once per command."""
+    return command_help(command_path(args))
+
+
+@functools.cache
+def command_help(args):
+    """The text of `gcloud ARGS --help` for one command path."""
     done = subprocess.run(
         ["gcloud", *args, "--help"],
         capture_output=True,
