@@ -16,11 +16,13 @@
 the installed Google Cloud CLI has, in the order of the stage's README, and
 runs nothing but the CLI's own Python reading queue.yaml.
 
-A real run changes a real project with the user's own credentials, so no test
-runs one (and nothing here stands in for gcloud). The one real-run test checks
-that it refuses to start without an account, before it calls anything else;
-the real run's pure parts (which queues a queue.yaml would pause, the region it
-asks for) are tested as functions.
+A real run changes a real project with the user's own credentials, which no
+test can reach, so no test runs one against Google. One test checks that it
+refuses to start without an account, before it calls anything else. The real
+run's decisions (a queue it would pause, a region it must not pick, a
+version already serving) are tested against a stand-in gcloud that answers as
+a project in that state would (STUB_GCLOUD, below): the one place a stand-in
+is used, since no real project can produce those states here.
 """
 
 import datetime
@@ -429,3 +431,152 @@ def test_the_dry_runs_example_region_is_the_one_queue_location_names(tmp_path):
 
     assert deploy.example_region(stages.Stage(stage)) == "europe-west"
     assert deploy.example_region(stages.load("mod7-gaetasks")) == "us-central"
+
+
+# A stand-in for gcloud, for the real run's decisions only: no real project can
+# be reached from here, so this script answers as a project in a given state
+# would, and logs every command it gets. Commands that change nothing print
+# their answer; all others succeed silently.
+STUB_GCLOUD = """\
+#!/usr/bin/env python3
+import json, os, sys
+args = sys.argv[1:]
+state = json.loads(os.environ["STUB_STATE"])
+with open(os.environ["STUB_LOG"], "a") as log:
+    log.write(json.dumps(args) + "\\n")
+line = " ".join(args)
+for prefix, answer in state["answers"]:
+    if line.startswith(prefix):
+        code, out, err = answer
+        print(out, end="")
+        print(err, end="", file=sys.stderr)
+        sys.exit(code)
+"""
+
+
+@pytest.fixture
+def stub_project(tmp_path):
+    """Return run(stage_args, answers): a real run against a stand-in gcloud
+    answering as a project would; it returns the process and the commands."""
+    sdk = prereqs.find_sdk_root()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    gcloud = bin_dir / "gcloud"
+    gcloud.write_text(STUB_GCLOUD)
+    gcloud.chmod(0o755)
+    log = tmp_path / "gcloud.log"
+    app_account = f"{PROJECT}@appspot.gserviceaccount.com"
+    build_account = "123-compute@developer.gserviceaccount.com"
+    policy = {
+        "bindings": [
+            {"role": role, "members": [f"serviceAccount:{account}"]}
+            for role, account in [
+                ("roles/cloudbuild.builds.builder", build_account),
+                ("roles/cloudtasks.enqueuer", app_account),
+                ("roles/appengine.appViewer", app_account),
+                ("roles/datastore.user", app_account),
+            ]
+        ]
+    }
+    apis = [
+        f"{api}.googleapis.com" for apis in load_deploy().APIS.values() for api in apis
+    ]
+    common = [
+        ("auth list", (0, "me@example.com\n", "")),
+        ("info", (0, f"{sdk}\n", "")),
+        (
+            "app describe --format=json",
+            (0, json.dumps({"locationId": "us-central"}), ""),
+        ),
+        ("app describe", (0, app_account, "")),
+        ("firestore databases describe", (0, "DATASTORE_MODE", "")),
+        ("services list", (0, "\n".join(apis), "")),
+        ("tasks queues describe default --location", (0, "default", "")),
+        ("builds get-default-service-account", (0, build_account, "")),
+        ("projects get-iam-policy", (0, json.dumps(policy), "")),
+        ("app versions describe", (0, "https://new-dot-visitme-demo.appspot.com", "")),
+    ]
+
+    def run(stage_args, answers):
+        state = {"answers": answers + common}
+        env = {
+            **os.environ,
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "STUB_STATE": json.dumps(state),
+            "STUB_LOG": str(log),
+        }
+        done = subprocess.run(
+            [sys.executable, "scripts/deploy", *stage_args, f"--project={PROJECT}"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        called = [json.loads(line) for line in log.read_text().splitlines()]
+        return done, called
+
+    return run
+
+
+def test_a_real_run_will_not_pause_another_running_queue(stub_project):
+    listing = "default\tRUNNING\nemails\tRUNNING\nold\tPAUSED\n"
+
+    done, called = stub_project(
+        ["mod7-gaetasks"], [("tasks queues list", (0, listing, ""))]
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        "error: deploying mod7-gaetasks/queue.yaml would pause the running queues "
+        "emails in us-central1, which it does not name: add them to it, or pass "
+        "--pause-other-queues"
+    )
+    assert not [args for args in called if args[:2] == ["app", "deploy"]]
+
+
+def test_a_real_run_beside_a_serving_version_prints_the_rollback(stub_project):
+    old = "mod7-gaetasks-20261130t120000"
+
+    done, called = stub_project(
+        ["mod8-cloudtasks"], [("app versions list", (0, f"{old}\n", ""))]
+    )
+
+    [deploy] = [args for args in called if args[:2] == ["app", "deploy"]]
+    assert done.returncode == 0, done.stderr
+    assert "--no-promote" in deploy and deploy[2] == "mod8-cloudtasks/app.yaml"
+    # Without a terminal it moves no traffic; it prints how, and how back.
+    assert not [args for args in called if "set-traffic" in args]
+    assert "Check it: https://new-dot-visitme-demo.appspot.com" in done.stdout
+    rollback = done.stdout.split("Roll back:\n")[1].strip()
+    assert rollback == (
+        f"gcloud app services set-traffic default --splits={old}=1 --project={PROJECT}"
+    )
+
+
+def test_a_real_run_on_a_new_app_deploys_to_serve_at_once(stub_project):
+    done, called = stub_project(
+        ["mod9-py3"],
+        [
+            ("app versions list", (1, "", "ERROR: Service [default] not found.\n")),
+        ],
+    )
+
+    [deploy] = [args for args in called if args[:2] == ["app", "deploy"]]
+    assert done.returncode == 0, done.stderr
+    assert "--no-promote" not in deploy
+
+
+def test_a_real_run_without_a_region_for_a_new_app_stops(stub_project):
+    missing = "ERROR: (gcloud.app.describe) The current Google Cloud project "
+    missing += f"[{PROJECT}] does not contain an App Engine application.\n"
+
+    done, called = stub_project(
+        ["mod9-py3"], [("app describe --format=json", (1, "", missing))]
+    )
+
+    assert done.returncode == 2
+    assert "choose it with --region" in done.stderr
+    changed = {"enable", "create", "deploy", "add-iam-policy-binding", "update"}
+    assert not [args for args in called if changed & set(args)]
