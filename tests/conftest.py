@@ -19,6 +19,7 @@ import functools
 import os
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -84,3 +85,16 @@ def missing_gcloud_flags():
         return sorted(f for f in flags if not re.search(rf"{f}(?![\w-])", text))
 
     return missing
+
+
+@pytest.fixture(scope="session")
+def prefetch_gcloud_help():
+    """Return prefetch(args_list): ask the --help of many commands at once, a
+    few side by side, so the checks that follow find each one cached."""
+
+    def prefetch(args_list):
+        paths = sorted({command_path(tuple(args)) for args in args_list})
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(command_help, paths))
+
+    return prefetch

@@ -147,12 +147,25 @@ def test_diff_commands_show_a_diff(command):
     assert "\n+++ b/" in done.stdout  # a unified diff of at least one file
 
 
+def gcloud_args(command):
+    """The words of a README's gcloud command that are not flags."""
+    return [word for word in shlex.split(command)[1:] if not word.startswith("--")]
+
+
+@pytest.fixture(scope="module")
+def every_readme_gcloud_help(prefetch_gcloud_help):
+    """Ask gcloud for the help of every command the READMEs show, at once."""
+    prefetch_gcloud_help([gcloud_args(c) for _, c in COMMANDS if kind(c) == "gcloud"])
+
+
 @pytest.mark.parametrize(
     "command", sorted({c for _, c in COMMANDS if kind(c) == "gcloud"})
 )
-def test_gcloud_command_and_its_flags_exist(command, missing_gcloud_flags):
+def test_gcloud_command_and_its_flags_exist(
+    command, missing_gcloud_flags, every_readme_gcloud_help
+):
     words = shlex.split(command)
-    args = [word for word in words[1:] if not word.startswith("--")]
+    args = gcloud_args(command)
 
     missing = missing_gcloud_flags(args, words)
 

@@ -165,8 +165,16 @@ def test_the_dry_run_runs_the_steps_in_order(name):
     assert dry_run(name)[-1][5] == "--splits=$OLD_VERSION=1"
 
 
+@pytest.fixture(scope="module")
+def every_dry_run_help(prefetch_gcloud_help):
+    """Ask gcloud for the help of every command the dry runs print, at once."""
+    prefetch_gcloud_help([command_group(w) for name in NAMES for w in dry_run(name)])
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_every_dry_run_command_and_flag_exists_in_gcloud(name, missing_gcloud_flags):
+def test_every_dry_run_command_and_flag_exists_in_gcloud(
+    name, missing_gcloud_flags, every_dry_run_help
+):
     for words in dry_run(name):
         assert words[0] == "gcloud"
         missing = missing_gcloud_flags(command_group(words), words)
