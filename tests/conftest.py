@@ -19,15 +19,50 @@ import functools
 import os
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
+import prereqs
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @functools.cache
+def gcloud_surface():
+    """The CLI's lib/surface folder, where each command is a module or a .yaml
+    file in its group's folder; None if gcloud is absent."""
+    sdk = prereqs.find_sdk_root()
+    return sdk / "lib" / "surface" if sdk else None
+
+
+def command_path(args):
+    """The gcloud command that args start with, without the positional
+    arguments after it: ("tasks", "queues", "create", "default") is
+    ("tasks", "queues", "create"). So each command's help is asked once."""
+    folder, path = gcloud_surface(), []
+    if folder is None:
+        return tuple(args)
+    for word in args:
+        name = word.replace("-", "_")
+        if (folder / name).is_dir():
+            folder = folder / name
+            path.append(word)
+        elif any((folder / f"{name}{ext}").is_file() for ext in (".py", ".yaml")):
+            return (*path, word)
+        else:
+            break
+    return tuple(args)  # not found as a command: let gcloud say so
+
+
 def gcloud_help(args):
     """The text of `gcloud ARGS --help`, asked once per command."""
+    return command_help(command_path(args))
+
+
+@functools.cache
+def command_help(args):
+    """The text of `gcloud ARGS --help` for one command path."""
     done = subprocess.run(
         ["gcloud", *args, "--help"],
         capture_output=True,
@@ -50,3 +85,16 @@ def missing_gcloud_flags():
         return sorted(f for f in flags if not re.search(rf"{f}(?![\w-])", text))
 
     return missing
+
+
+@pytest.fixture(scope="session")
+def prefetch_gcloud_help():
+    """Return prefetch(args_list): ask the --help of many commands at once, a
+    few side by side, so the checks that follow find each one cached."""
+
+    def prefetch(args_list):
+        paths = sorted({command_path(tuple(args)) for args in args_list})
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(command_help, paths))
+
+    return prefetch

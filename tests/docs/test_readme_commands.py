@@ -76,7 +76,14 @@ def kind(command):
         return "doctor"
     if words[0] == "scripts/deploy" and "--dry-run" in words:
         return "deploy"
+    if NEW_VERSION.fullmatch(command):
+        return "version"
     return "unknown"
+
+
+# How the by-hand deploy steps name a new version, as scripts/deploy does:
+# the stage's name and the UTC time.
+NEW_VERSION = re.compile(r"VERSION=([a-z0-9-]+)-\$\(date -u \+%Y%m%dt%H%M%S\)")
 
 
 COMMANDS = readme_commands()
@@ -158,12 +165,25 @@ def test_diff_commands_show_a_diff(command):
     assert "\n+++ b/" in done.stdout  # a unified diff of at least one file
 
 
+def gcloud_args(command):
+    """The words of a README's gcloud command that are not flags."""
+    return [word for word in shlex.split(command)[1:] if not word.startswith("--")]
+
+
+@pytest.fixture(scope="module")
+def every_readme_gcloud_help(prefetch_gcloud_help):
+    """Ask gcloud for the help of every command the READMEs show, at once."""
+    prefetch_gcloud_help([gcloud_args(c) for _, c in COMMANDS if kind(c) == "gcloud"])
+
+
 @pytest.mark.parametrize(
     "command", sorted({c for _, c in COMMANDS if kind(c) == "gcloud"})
 )
-def test_gcloud_command_and_its_flags_exist(command, missing_gcloud_flags):
+def test_gcloud_command_and_its_flags_exist(
+    command, missing_gcloud_flags, every_readme_gcloud_help
+):
     words = shlex.split(command)
-    args = [word for word in words[1:] if not word.startswith("--")]
+    args = gcloud_args(command)
 
     missing = missing_gcloud_flags(args, words)
 
@@ -230,6 +250,8 @@ def by_hand_steps(block, project):
             "PROJECT_ID=$(gcloud config get-value project)"
         ):
             continue  # how the by-hand steps name the project
+        if line.startswith("VERSION="):
+            continue  # the new version's name: compared on its own
         if found := re.fullmatch(r"[A-Z_]+=\$\((.*)\)", line):
             line = found.group(1)
         if line:
@@ -260,27 +282,40 @@ def test_every_stage_readme_shows_its_deploy():
     assert shown == {stage.name for stage in stages.repository_stages()}
 
 
+def sh_blocks(text):
+    """The sh blocks of a Markdown text, in order."""
+    return re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+
+
 @pytest.mark.parametrize("readme, command", STAGE_DEPLOYS)
 def test_the_by_hand_deploy_steps_are_what_scripts_deploy_runs(readme, command):
-    # The sh block after the scripts/deploy command lists its steps by hand.
+    # The sh block after the scripts/deploy command lists its steps by hand
+    # for a new project; the next block that starts with OLD_VERSION= lists
+    # the switch-over, when an earlier stage serves.
     text = (REPO / readme).read_text()
     after = text[text.index(command) :]
-    block = re.search(r"```sh\n(.*?)```", after[after.index("```") + 3 :], re.DOTALL)
+    new_project, *later = sh_blocks(after[after.index("```") + 3 :])
+    switch = next(b for b in later if b.startswith("OLD_VERSION="))
     project = "your-project-id"
     words = shlex.split(command.replace("YOUR_PROJECT_ID", project))
     stage = stages.load(words[1])
     done = subprocess.run(words, cwd=REPO, capture_output=True, text=True, timeout=120)
-    script = [
-        line
-        for line in done.stdout.splitlines()
-        if line.startswith("gcloud") or line.startswith("SERVICE_ACCOUNT=")
-    ]
+    script, _, switch_script = done.stdout.partition("\n# Switch over")
+    switch_script = switch_script.partition("\n")[2]
+    [version] = re.findall(r"^VERSION=(.*)$", script, re.MULTILINE)
+    [by_hand_version] = NEW_VERSION.findall(new_project)
+
+    def printed(script):
+        lines = [line for line in script.splitlines() if not line.startswith("#")]
+        return [
+            deploy_words(w, stage) for w in by_hand_steps("\n".join(lines), project)
+        ]
 
     assert done.returncode == 0, done.stderr
-    assert by_hand_steps(block.group(1), project) == [
-        deploy_words(words, stage)
-        for words in by_hand_steps("\n".join(script), project)
-    ]
+    assert by_hand_steps(new_project, project) == printed(script)
+    assert by_hand_steps(switch, project) == printed(switch_script)
+    # The same name as scripts/deploy gives the version, but for the time.
+    assert re.fullmatch(rf"{by_hand_version}-\d{{8}}t\d{{6}}", version)
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,19 @@
 # limitations under the License.
 
 """scripts/deploy: for every stage and route A, its dry run prints commands that
-the installed Google Cloud CLI has, in the order of the stage's README.
+the installed Google Cloud CLI has, in the order of the stage's README, and
+runs nothing but the CLI's own Python reading queue.yaml.
 
-A real run changes a real project with the user's own credentials, so no test
-runs one (and nothing here stands in for gcloud). The one real-run test checks
-that it refuses to start without an account, before it calls anything else.
+A real run changes a real project with the user's own credentials, which no
+test can reach, so no test runs one against Google. One test checks that it
+refuses to start without an account, before it calls anything else. The real
+run's decisions (a queue it would pause, a region it must not pick, a
+version already serving) are tested against a stand-in gcloud that answers as
+a project in that state would (STUB_GCLOUD, below): the one place a stand-in
+is used, since no real project can produce those states here.
 """
 
+import datetime
 import functools
 import importlib.machinery
 import importlib.util
@@ -54,10 +60,11 @@ def deploy(*args, env=None):
 
 
 def commands(script):
-    """Return each command of a dry run's output as its words."""
+    """Return each command of a dry run's output as its words (a gcloud call in
+    $( ) is the command; VERSION=... sets a shell variable and is none)."""
     found = []
     for line in script.splitlines():
-        if line.startswith("#") or not line.strip():
+        if line.startswith("#") or not line.strip() or line.startswith("VERSION="):
             continue
         if assigned := re.fullmatch(r"[A-Z_]+=\$\((.*)\)", line):
             line = assigned.group(1)
@@ -88,7 +95,8 @@ def test_the_dry_run_runs_the_steps_in_order(name):
     stage = stages.load(name)
     groups = [command_group(words) for words in dry_run(name)]
     roles = [w for words in dry_run(name) for w in words if w.startswith("--role=")]
-    deployed = dry_run(name)[-1][3:-1]
+    folder = stage.folder.name
+    app_yaml = f"{folder}/{stage.config}"
 
     expected = [
         ("services", "enable"),
@@ -97,36 +105,76 @@ def test_the_dry_run_runs_the_steps_in_order(name):
     ]
     if stage.kind == stages.CLOUD:
         expected.append(("tasks", "queues", "create", "default"))
-    if roles:
+    else:
+        # The queue before the app that enqueues to it, and a look at the
+        # queues that deploying queue.yaml could pause.
+        expected += [("tasks", "queues", "list"), ("app", "deploy")]
+    expected += [("builds", "get-default-service-account")]
+    expected += [("projects", "add-iam-policy-binding")]
+    if stage.kind != stages.BUNDLED:
         expected.append(("app", "describe"))
-        expected += [("projects", "add-iam-policy-binding")] * len(roles)
-    expected.append(("app", "deploy"))
+        expected += [("projects", "add-iam-policy-binding")] * (len(roles) - 1)
+    expected += [
+        ("app", "deploy"),
+        # The switch-over: what serves, the new version beside it, its URL,
+        # the traffic, the queue and its tasks, and the rollback last.
+        ("app", "versions", "list"),
+        ("app", "deploy"),
+        ("app", "versions", "describe"),
+        ("app", "services", "set-traffic", "default"),
+        ("tasks", "queues", "describe", "default"),
+        ("tasks", "list"),
+        ("app", "services", "set-traffic", "default"),
+    ]
     assert groups == expected
     assert all(f"--project={PROJECT}" in w or PROJECT in w for w in dry_run(name))
-    # One queue, managed one way: queue.yaml with the bundled queue's stages,
-    # gcloud tasks commands with the Cloud stages.
-    folder = stage.folder.name
     [database] = [words for words in dry_run(name) if "databases" in words]
     # In the app's region, as Firestore names it: us-central is nam5.
     assert "--location=nam5" in database and "--type=datastore-mode" in database
+    deploys = [
+        words[3:-1] for words in dry_run(name) if words[1:3] == ["app", "deploy"]
+    ]
+    # One queue, managed one way: queue.yaml with the bundled queue's stages,
+    # gcloud tasks commands with the Cloud stages.
+    app_deploys = [
+        [app_yaml, "--version=$VERSION"],
+        [app_yaml, "--no-promote", "--version=$VERSION"],
+    ]
     if stage.kind == stages.CLOUD:
-        assert deployed == [f"{folder}/app.yaml"]
-        assert roles == [
-            "--role=roles/cloudtasks.enqueuer",
-            "--role=roles/appengine.appViewer",
-            "--role=roles/datastore.user",
-        ]
+        assert deploys == app_deploys
     else:
-        assert deployed == [f"{folder}/{stage.config}", f"{folder}/queue.yaml"]
-        assert roles == (
-            ["--role=roles/cloudtasks.enqueuer", "--role=roles/appengine.appViewer"]
-            if stage.kind == stages.ROUTE_A
-            else []
-        )
+        assert deploys == [[f"{folder}/queue.yaml"], *app_deploys]
+    assert roles[0] == "--role=roles/cloudbuild.builds.builder"
+    assert (
+        roles[1:]
+        == {
+            stages.BUNDLED: [],
+            stages.ROUTE_A: [
+                "--role=roles/cloudtasks.enqueuer",
+                "--role=roles/appengine.appViewer",
+            ],
+            stages.CLOUD: [
+                "--role=roles/cloudtasks.enqueuer",
+                "--role=roles/appengine.appViewer",
+                "--role=roles/datastore.user",
+            ],
+        }[stage.kind]
+    )
+    # The traffic moves to the new version; the rollback moves it back.
+    assert dry_run(name)[-4][5] == "--splits=$VERSION=1"
+    assert dry_run(name)[-1][5] == "--splits=$OLD_VERSION=1"
+
+
+@pytest.fixture(scope="module")
+def every_dry_run_help(prefetch_gcloud_help):
+    """Ask gcloud for the help of every command the dry runs print, at once."""
+    prefetch_gcloud_help([command_group(w) for name in NAMES for w in dry_run(name)])
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_dry_run_command_and_flag_exists_in_gcloud(name, missing_gcloud_flags):
+def test_every_dry_run_command_and_flag_exists_in_gcloud(
+    name, missing_gcloud_flags, every_dry_run_help
+):
     for words in dry_run(name):
         assert words[0] == "gcloud"
         missing = missing_gcloud_flags(command_group(words), words)
@@ -134,7 +182,13 @@ def test_every_dry_run_command_and_flag_exists_in_gcloud(name, missing_gcloud_fl
 
 
 def test_the_queue_gets_the_converters_flags():
-    [queue] = [words for words in dry_run("mod8-cloudtasks") if "queues" in words]
+    [queue] = [
+        words
+        for words in dry_run("mod8-cloudtasks")
+        if words[1:4] == ["tasks", "queues", "create"]
+    ]
+    # The dry run reads queue.yaml with the CLI's YAML library; the converter's
+    # own environment, with PyYAML, gives the same flags.
     converted = subprocess.run(
         [
             launch.tasks_python(),
@@ -275,3 +329,262 @@ def test_roles_held_are_the_unconditional_bindings_of_the_account():
     held = load_deploy().roles_held(json.dumps(policy), account)
 
     assert held == {"roles/cloudtasks.enqueuer"}
+
+
+def test_a_dry_run_runs_nothing_but_the_clis_python_reading_yaml(monkeypatch, capsys):
+    # Each command the dry run starts is recorded (and still run): nothing
+    # installs an environment or calls gcloud.
+    deploy = load_deploy()
+    started = []
+    real_run = subprocess.run
+
+    def recording_run(command, *args, **kwargs):
+        started.append(command)
+        return real_run(command, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", recording_run)
+    sdk_python = prereqs.sdk_python(prereqs.find_sdk_root())
+
+    for name in NAMES:
+        assert deploy.main([name, f"--project={PROJECT}", "--dry-run"]) == 0
+
+    assert started and all(command[0] == sdk_python for command in started)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    "listing, paused",
+    [
+        ("default\tRUNNING", []),  # default is never paused, named or not
+        ("default\tRUNNING\nemails\tRUNNING", ["emails"]),
+        ("emails\tPAUSED\nold\tDISABLED", []),  # already stopped
+        ("emails\tRUNNING\nimages\tRUNNING", ["emails"]),  # images is named
+        ("", []),
+    ],
+)
+def test_queues_a_queue_yaml_would_pause(listing, paused):
+    deploy = load_deploy()
+
+    assert deploy.queues_paused_by(listing, {"default", "images"}) == paused
+
+
+def test_the_pause_rule_is_the_installed_clis():
+    # What queues_paused_by mirrors, in Cloud SDK 528's DeployQueuesYamlFile:
+    # every queue the file leaves out is paused, unless it is default or
+    # already paused or disabled.
+    source = (
+        prereqs.find_sdk_root()
+        / "lib/googlecloudsdk/api_lib/tasks/app_deploy_migration_util.py"
+    ).read_text()
+    leftover = source[source.index("for queue_name in queues_not_present_in_yaml:") :]
+    leftover = leftover[: leftover.index("return responses")]
+
+    assert "if queue_name == 'default':\n      continue" in leftover
+    assert "queue.state in (queue.state.PAUSED, queue.state.DISABLED)" in leftover
+    assert "queues_client.Pause(queue_ref)" in leftover
+
+
+def test_the_queue_yaml_names_come_from_the_clis_yaml_library():
+    deploy = load_deploy()
+    plan = deploy.Plan(stages.load("mod7-gaetasks"), PROJECT, "us-central", "v")
+
+    assert plan.queue_yaml_names() == {"default"}
+
+
+def test_a_real_run_with_no_app_and_no_terminal_refuses_to_pick_a_region(
+    monkeypatch,
+):
+    deploy = load_deploy()
+    plan = deploy.Plan(stages.load("mod9-py3"), PROJECT, "us-central", "v")
+    monkeypatch.setattr(sys, "stdin", open(os.devnull))
+
+    with pytest.raises(deploy.BadInput, match="choose it with --region"):
+        deploy.ask_region(plan)
+
+
+def test_a_new_version_id_is_one_app_engine_takes():
+    deploy = load_deploy()
+    now = datetime.datetime(2026, 12, 1, 16, 35, 5, tzinfo=datetime.UTC)
+
+    ids = [deploy.version_id(stages.load(name), now) for name in NAMES]
+
+    assert ids[NAMES.index("mod7-gaetasks+cloudtasks")] == (
+        "mod7-gaetasks-cloudtasks-20261201t163505"
+    )
+    # App Engine: 1 to 63 lowercase letters, digits and hyphens, not ah-...
+    assert all(re.fullmatch(r"(?!ah-)[a-z0-9][a-z0-9-]{0,62}", id_) for id_ in ids)
+
+
+def test_an_app_with_no_version_yet_is_told_by_the_sdks_own_message():
+    # On a new app, `gcloud app versions list --service=default` fails with
+    # this message (Cloud SDK 528, lib/surface/app/versions/list.py): nothing
+    # serves yet, so the real run deploys the first version to serve at once.
+    source = (prereqs.find_sdk_root() / "lib/surface/app/versions/list.py").read_text()
+    deploy = load_deploy()
+
+    assert "'Service [{0}] not found.'.format(args.service)" in source
+    assert deploy.no_default_service(
+        "ERROR: (gcloud.app.versions.list) Service [default] not found."
+    )
+    assert not deploy.no_default_service("ERROR: (gcloud.app.versions.list) DENIED")
+
+
+def test_the_dry_runs_example_region_is_the_one_queue_location_names(tmp_path):
+    deploy = load_deploy()
+    stage = tmp_path / "mod8-elsewhere"
+    stage.mkdir()
+    (stage / "app.yaml").write_text(
+        "runtime: python312\nenv_variables:\n  QUEUE_LOCATION: europe-west1\n"
+    )
+
+    assert deploy.example_region(stages.Stage(stage)) == "europe-west"
+    assert deploy.example_region(stages.load("mod7-gaetasks")) == "us-central"
+
+
+# A stand-in for gcloud, for the real run's decisions only: no real project can
+# be reached from here, so this script answers as a project in a given state
+# would, and logs every command it gets. Commands that change nothing print
+# their answer; all others succeed silently.
+STUB_GCLOUD = """\
+#!/usr/bin/env python3
+import json, os, sys
+args = sys.argv[1:]
+state = json.loads(os.environ["STUB_STATE"])
+with open(os.environ["STUB_LOG"], "a") as log:
+    log.write(json.dumps(args) + "\\n")
+line = " ".join(args)
+for prefix, answer in state["answers"]:
+    if line.startswith(prefix):
+        code, out, err = answer
+        print(out, end="")
+        print(err, end="", file=sys.stderr)
+        sys.exit(code)
+"""
+
+
+@pytest.fixture
+def stub_project(tmp_path):
+    """Return run(stage_args, answers): a real run against a stand-in gcloud
+    answering as a project would; it returns the process and the commands."""
+    sdk = prereqs.find_sdk_root()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    gcloud = bin_dir / "gcloud"
+    gcloud.write_text(STUB_GCLOUD)
+    gcloud.chmod(0o755)
+    log = tmp_path / "gcloud.log"
+    app_account = f"{PROJECT}@appspot.gserviceaccount.com"
+    build_account = "123-compute@developer.gserviceaccount.com"
+    policy = {
+        "bindings": [
+            {"role": role, "members": [f"serviceAccount:{account}"]}
+            for role, account in [
+                ("roles/cloudbuild.builds.builder", build_account),
+                ("roles/cloudtasks.enqueuer", app_account),
+                ("roles/appengine.appViewer", app_account),
+                ("roles/datastore.user", app_account),
+            ]
+        ]
+    }
+    apis = [
+        f"{api}.googleapis.com" for apis in load_deploy().APIS.values() for api in apis
+    ]
+    common = [
+        ("auth list", (0, "me@example.com\n", "")),
+        ("info", (0, f"{sdk}\n", "")),
+        (
+            "app describe --format=json",
+            (0, json.dumps({"locationId": "us-central"}), ""),
+        ),
+        ("app describe", (0, app_account, "")),
+        ("firestore databases describe", (0, "DATASTORE_MODE", "")),
+        ("services list", (0, "\n".join(apis), "")),
+        ("tasks queues describe default --location", (0, "default", "")),
+        ("builds get-default-service-account", (0, build_account, "")),
+        ("projects get-iam-policy", (0, json.dumps(policy), "")),
+        ("app versions describe", (0, "https://new-dot-visitme-demo.appspot.com", "")),
+    ]
+
+    def run(stage_args, answers):
+        state = {"answers": answers + common}
+        env = {
+            **os.environ,
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "STUB_STATE": json.dumps(state),
+            "STUB_LOG": str(log),
+        }
+        done = subprocess.run(
+            [sys.executable, "scripts/deploy", *stage_args, f"--project={PROJECT}"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        called = [json.loads(line) for line in log.read_text().splitlines()]
+        return done, called
+
+    return run
+
+
+def test_a_real_run_will_not_pause_another_running_queue(stub_project):
+    listing = "default\tRUNNING\nemails\tRUNNING\nold\tPAUSED\n"
+
+    done, called = stub_project(
+        ["mod7-gaetasks"], [("tasks queues list", (0, listing, ""))]
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        "error: deploying mod7-gaetasks/queue.yaml would pause the running queues "
+        "emails in us-central1, which it does not name: add them to it, or pass "
+        "--pause-other-queues"
+    )
+    assert not [args for args in called if args[:2] == ["app", "deploy"]]
+
+
+def test_a_real_run_beside_a_serving_version_prints_the_rollback(stub_project):
+    old = "mod7-gaetasks-20261130t120000"
+
+    done, called = stub_project(
+        ["mod8-cloudtasks"], [("app versions list", (0, f"{old}\n", ""))]
+    )
+
+    [deploy] = [args for args in called if args[:2] == ["app", "deploy"]]
+    assert done.returncode == 0, done.stderr
+    assert "--no-promote" in deploy and deploy[2] == "mod8-cloudtasks/app.yaml"
+    # Without a terminal it moves no traffic; it prints how, and how back.
+    assert not [args for args in called if "set-traffic" in args]
+    assert "Check it: https://new-dot-visitme-demo.appspot.com" in done.stdout
+    rollback = done.stdout.split("Roll back:\n")[1].strip()
+    assert rollback == (
+        f"gcloud app services set-traffic default --splits={old}=1 --project={PROJECT}"
+    )
+
+
+def test_a_real_run_on_a_new_app_deploys_to_serve_at_once(stub_project):
+    done, called = stub_project(
+        ["mod9-py3"],
+        [
+            ("app versions list", (1, "", "ERROR: Service [default] not found.\n")),
+        ],
+    )
+
+    [deploy] = [args for args in called if args[:2] == ["app", "deploy"]]
+    assert done.returncode == 0, done.stderr
+    assert "--no-promote" not in deploy
+
+
+def test_a_real_run_without_a_region_for_a_new_app_stops(stub_project):
+    missing = "ERROR: (gcloud.app.describe) The current Google Cloud project "
+    missing += f"[{PROJECT}] does not contain an App Engine application.\n"
+
+    done, called = stub_project(
+        ["mod9-py3"], [("app describe --format=json", (1, "", missing))]
+    )
+
+    assert done.returncode == 2
+    assert "choose it with --region" in done.stderr
+    changed = {"enable", "create", "deploy", "add-iam-policy-binding", "update"}
+    assert not [args for args in called if changed & set(args)]
