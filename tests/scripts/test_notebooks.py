@@ -61,7 +61,7 @@ def test_a_current_notebook_passes(copy):
     code, out = check(copy)
 
     assert code == 0, out
-    assert "outputs current, 3 pictures" in out
+    assert "outputs current, 4 pictures" in out
 
 
 def test_a_stale_text_output_fails_and_names_the_cell(copy):
