@@ -242,12 +242,12 @@ def wait_until(condition, timeout=SETTLE_TIMEOUT_S):
     return True
 
 
-def steady_count(storage):
-    """Count the stored visits once two counts half a second apart agree."""
-    before, deadline = storage.count(), time.monotonic() + 10
+def steady(read):
+    """Return read() once two reads half a second apart agree (10 s at most)."""
+    before, deadline = read(), time.monotonic() + 10
     while time.monotonic() < deadline:
         time.sleep(0.5)
-        now = storage.count()
+        now = read()
         if now == before:
             break
         before = now
@@ -282,7 +282,7 @@ def switch(app, timeline, new, label):
     traffic(app, timeline, VISITS_HELD, f"{label} held")
     held = len(app.held()) if has_queue else None
     result["tasks held"] = held
-    stored = steady_count(app.storage)  # dev_appserver's own queue may be trimming
+    stored = steady(app.storage.count)  # dev_appserver's own queue may be trimming
     started = time.monotonic()
     app.stop_app()
     timeline.add("stopped", stage=old.name)
@@ -296,8 +296,7 @@ def switch(app, timeline, new, label):
         timeline.add("queue resumed")
         drain(app, timeline)
     # A stage can log a request a moment after the queue has seen its answer.
-    wait_until(lambda: len(app.deliveries()) >= (held or 0), timeout=10)
-    codes = app.deliveries()
+    codes = steady(app.deliveries)
     done = sum(code == 200 for code in codes)
     result["done by " + new.name] = done if has_queue else None
     result["refused"] = sum(code != 200 for code in codes)
