@@ -4,6 +4,8 @@
 #                                     (the same: MODULE=mod7-gaetasks+cloudtasks)
 #   make run MODULE=... TRIM_SLACK=0  ... with TRIM_SLACK=0 in the app's environment
 #   make stop                         stop every server a `make run` of this folder left
+#   make stress [ROUNDS=N]            start/stop each kind of stage under traffic with
+#                                     every stop signal; nothing may be left running
 #   make test                         lint, unit tests, contract tests: everything
 #   make contract / make tooling      only the contract tests / the scripts' and docs' tests
 #   make check-runtime                each stage's pins install on its runtime's Python
@@ -38,6 +40,10 @@ run:
 
 stop:
 	@$(PYTHON) scripts/launch.py --stop
+
+# make test runs a small version (tests/scripts/test_launch_signals.py).
+stress: prereqs
+	@$(PYTHON) scripts/stress_launch.py $(if $(ROUNDS),--rounds=$(ROUNDS))
 
 test: prereqs lint unit types check-notebooks browser contract tooling
 

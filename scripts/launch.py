@@ -248,7 +248,8 @@ def start(command, **kwargs):
 
 
 def stop(server, timeout=15):
-    """Stop a server and everything it started: SIGTERM, then SIGKILL.
+    """Stop a server and everything it started: SIGTERM, then SIGKILL once it
+    has exited or after timeout s.
 
     Everything is each process of the server's session that carries this
     launch's marker, whatever process group it is in, even once the server
@@ -256,10 +257,12 @@ def stop(server, timeout=15):
     """
     if server.pid in _started:
         _, entry = _started[server.pid]
+        # Once the server has exited, what it left (dev_appserver's instances
+        # do not all exit on SIGTERM) gets SIGKILL at once.
         launch_state.stop_processes(
             lambda: launch_state.members(entry, _record["id"]),
             timeout,
-            reap=server.poll,
+            done=lambda: server.poll() is not None,
         )
         # Our own child, not yet reaped: its pid cannot be anyone else's.
         if server.poll() is None:

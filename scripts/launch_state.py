@@ -130,6 +130,9 @@ def server_entry(pid, command):
 
 def members(server, identity):
     """The pids of a recorded server's session that are this launch's."""
+    leader = process_info(server["pid"])
+    if leader and leader[1] != server["started"]:
+        return []  # the pid is another process's now: its session is not ours
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -159,24 +162,21 @@ def signal_all(pids, signum):
             os.kill(pid, signum)
 
 
-def stop_processes(find, timeout=15, reap=lambda: None):
-    """Stop what find() returns: SIGTERM, then after timeout s SIGKILL.
+def stop_processes(find, timeout=15, done=None):
+    """Stop what find() returns: SIGTERM, then SIGKILL to what is left once
+    done() holds (default: nothing is left) or timeout s have passed.
 
-    find is asked again each time, so that a child started meanwhile goes too;
-    reap collects exited children of this process (their zombies are gone
-    already for find).
+    find is asked again each time, so that a child started meanwhile goes too.
     """
+    done = done or (lambda: not find())
     signal_all(find(), signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        reap()
-        if not find():
-            return
+    while not done() and time.monotonic() < deadline:
         time.sleep(0.1)
-    while pids := find():
+    deadline = time.monotonic() + 5  # SIGKILL acts at once, bar a hung disk
+    while (pids := find()) and time.monotonic() < deadline:
         signal_all(pids, signal.SIGKILL)
         time.sleep(0.05)
-        reap()
 
 
 def launches():
@@ -201,7 +201,7 @@ def clear_stale():
         if record["id"] == launch_id() or alive(record["pid"], record["started"]):
             continue
         if pids := leftovers(record):
-            stop_processes(lambda record=record: leftovers(record))
+            stop_processes(lambda record=record: leftovers(record), timeout=5)
             lines.append(
                 f"Stopped {len(pids)} process(es) that an earlier launch of "
                 f"{record['name']} (pid {record['pid']}) left running."
@@ -229,7 +229,7 @@ def stop_everything(timeout=30):
                     break
                 time.sleep(0.1)
         pids = leftovers(record)
-        stop_processes(lambda record=record: leftovers(record))
+        stop_processes(lambda record=record: leftovers(record), timeout=5)
         if running or pids:
             lines.append(
                 f"Stopped the launch of {record['name']} (pid {record['pid']})"
