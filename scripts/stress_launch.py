@@ -92,7 +92,8 @@ def wait_ready(process, log, timeout):
 
 def launcher_records(run_dir):
     """The launch records in run_dir (the launcher's own, once it has one)."""
-    return [launch_state.read(path) for path in Path(run_dir).glob("*.json")]
+    records = (launch_state.read(path) for path in Path(run_dir).glob("*.json"))
+    return [record for record in records if record]
 
 
 def one_round(stage, stop, run_dir, log, traffic_s=1.5, make_args=(), check=None):
@@ -112,7 +113,7 @@ def one_round(stage, stop, run_dir, log, traffic_s=1.5, make_args=(), check=None
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a process group, as a terminal's job
         )
-    records = []
+    records, done = [], threading.Event()
     try:
         if not wait_ready(make, log, START_TIMEOUT_S):
             tail = log.read_text(errors="replace").splitlines()[-5:]
@@ -120,10 +121,9 @@ def one_round(stage, stop, run_dir, log, traffic_s=1.5, make_args=(), check=None
         records = launcher_records(run_dir)
         if check:
             check(records)
-        done = threading.Event()
         url = f"http://127.0.0.1:{ports['PORT']}/"
         threads = [
-            threading.Thread(target=traffic, args=(url, done))
+            threading.Thread(target=traffic, args=(url, done), daemon=True)
             for _ in range(TRAFFIC_THREADS)
         ]
         for thread in threads:
@@ -133,6 +133,8 @@ def one_round(stage, stop, run_dir, log, traffic_s=1.5, make_args=(), check=None
         send_stop(stop, make, records)
         if stop == "kill":
             make.wait(STOP_TIMEOUT_S)
+            if not any(listening(port) for port in ports.values()):
+                return "nothing outlived the killed launcher: make stop untested", 0.0
             subprocess.run(
                 [sys.executable, "scripts/launch.py", "--stop"],
                 cwd=REPO,
@@ -142,27 +144,21 @@ def one_round(stage, stop, run_dir, log, traffic_s=1.5, make_args=(), check=None
             )
         wait_gone(make, records, started + STOP_TIMEOUT_S)
         seconds = time.monotonic() - started
-        done.set()
-        for thread in threads:
-            thread.join()
+        left = [f"{name} {port}" for name, port in ports.items() if listening(port)]
+        left += [
+            f"pid {pid}" for record in records for pid in launch_state.leftovers(record)
+        ]
+        return ", ".join(left), seconds
     finally:
+        done.set()
         if make.poll() is None:  # failed: stop what is left, ours only
             os.killpg(make.pid, signal.SIGKILL)
             make.wait()
-            for record in launcher_records(run_dir):
-                launch_state.stop_processes(
-                    lambda record=record: launch_state.leftovers(record)
-                )
-    left = [f"{name} {port}" for name, port in ports.items() if listening(port)]
-    left += [
-        f"pid {pid}" for record in records for pid in launch_state.leftovers(record)
-    ]
-    # What a failed round left is still stopped, so the next rounds can run.
-    for record in records:
-        launch_state.stop_processes(
-            lambda record=record: launch_state.leftovers(record)
-        )
-    return ", ".join(left), seconds
+        # What a failed round left is stopped too, so the next rounds can run.
+        for record in launcher_records(run_dir):
+            launch_state.stop_processes(
+                lambda record=record: launch_state.leftovers(record), timeout=5
+            )
 
 
 def send_stop(stop, make, records):
