@@ -419,10 +419,12 @@ def start_datastore_emulator(port, project):
 
 
 def stop_datastore_emulator(server, port):
-    """Ask the Datastore emulator to shut down, then stop its process group.
+    """Ask the Datastore emulator to shut down, then stop what is left of it.
 
-    gcloud starts the emulator's Java process in a process group of its own, so
-    stopping gcloud's group alone would leave Java listening.
+    gcloud moves itself, and so the emulator's Java process, into a process
+    group of its own unless it leads its session (googlecloudsdk's
+    command_lib/emulators/util.py, Exec()); start() makes it a session leader,
+    and stop() signals the whole session either way.
     """
     with contextlib.suppress(OSError):
         request = urllib.request.Request(f"http://127.0.0.1:{port}/shutdown", b"")

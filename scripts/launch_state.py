@@ -179,6 +179,14 @@ def stop_processes(find, timeout=15, done=None):
         time.sleep(0.05)
 
 
+def stop_gone_launch(pid):
+    """Stop what the launch by pid left, once that launcher has exited."""
+    for path, record in launches():
+        if record["pid"] == pid and not alive(pid, record["started"]):
+            stop_processes(lambda record=record: leftovers(record), timeout=5)
+            path.unlink(missing_ok=True)
+
+
 def launches():
     """Return (path, record) for each record in RUN_DIR."""
     if not RUN_DIR.is_dir():

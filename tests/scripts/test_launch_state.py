@@ -199,3 +199,15 @@ def test_a_port_held_by_a_running_launch_names_make_stop(processes):
     finally:
         server.kill()
         server.wait()
+
+
+def test_a_killed_launcher_s_servers_are_stopped_by_its_pid(processes, run_dir):
+    # What stage.Stage.stop() does after it had to SIGKILL a launcher.
+    server = processes(marker="L8")
+    pid, started = gone_launcher()
+    record("L8", pid, started, (server, start_time(server)))
+
+    launch_state.stop_gone_launch(pid)
+
+    assert server.wait(10) is not None
+    assert not list(run_dir.glob("*.json"))
