@@ -25,7 +25,9 @@ launcher in one process group of their own), on free ports, sends visits
   int     SIGINT to the group (Ctrl-C)
   term    SIGTERM to the group (make forwards its own: the launcher gets two)
   hup     SIGHUP to the group (the terminal window closed)
-  double  SIGINT to the group, then SIGTERM to it again a moment later
+  double  SIGHUP to the group, then SIGTERM to it a moment later (make
+          forwards that one too: three signals)
+  int2    SIGINT to the group twice, a moment apart (Ctrl-C pressed twice)
   kill    SIGKILL to the launcher; then `launch.py --stop` (make stop) must
           stop what it left
 
@@ -55,7 +57,7 @@ import launch_state
 import stages
 
 REPO = stages.REPO
-STOPS = ("int", "term", "hup", "double", "kill")
+STOPS = ("int", "term", "hup", "double", "int2", "kill")
 DEFAULT_STAGES = ("mod7-gaetasks", "mod7-gaetasks+cloudtasks", "mod9-py3")
 START_TIMEOUT_S = 240
 STOP_TIMEOUT_S = 60
@@ -171,9 +173,13 @@ def send_stop(stop, make, records):
     elif stop == "hup":
         os.killpg(group, signal.SIGHUP)
     elif stop == "double":
-        os.killpg(group, signal.SIGINT)
+        os.killpg(group, signal.SIGHUP)
         time.sleep(random.uniform(0, 0.3))
         os.killpg(group, signal.SIGTERM)
+    elif stop == "int2":
+        os.killpg(group, signal.SIGINT)
+        time.sleep(random.uniform(0, 0.3))
+        os.killpg(group, signal.SIGINT)
     elif stop == "kill":
         for record in records:
             os.kill(record["pid"], signal.SIGKILL)
@@ -224,7 +230,12 @@ def main(argv=None):
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("stages", nargs="*", default=list(DEFAULT_STAGES))
+    parser.add_argument(
+        "stages",
+        nargs="*",
+        default=list(DEFAULT_STAGES),
+        help="stage folders (default: one of each kind)",
+    )
     parser.add_argument("--rounds", type=int, default=2, help="rounds per stop")
     parser.add_argument(
         "--stops", default=",".join(STOPS), help=f"some of {','.join(STOPS)}"
