@@ -233,15 +233,20 @@ def wait_for_http(url, server, timeout):
     raise LaunchError(f"nothing answered at {url} within {timeout} s")
 
 
+def marker():
+    """MARKER=id of this process's launch, which every server it starts carries."""
+    if not _record:
+        _record.update(launch_state.new_record(Path(sys.argv[0]).name))
+    return f"{launch_state.MARKER}={_record['id']}"
+
+
 def start(command, **kwargs):
     """Start a server in a session of its own, so it can be stopped whole, and
     record it (launch_state), so that a later launch can stop it if we cannot."""
     say("+ " + " ".join(str(part) for part in command))
     env = {**(kwargs.pop("env", None) or os.environ)}
     with signals_deferred():
-        if not _record:
-            _record.update(launch_state.new_record(Path(sys.argv[0]).name))
-        env[launch_state.MARKER] = _record["id"]
+        env.update([marker().split("=", 1)])
         server = subprocess.Popen(command, start_new_session=True, env=env, **kwargs)
         remember(server, command)
     return server
@@ -306,7 +311,8 @@ def dev_appserver_command(stage, ports, project, env, storage, sdk_root, hold):
         "--watcher_ignore_re=.*__pycache__.*",
         f"--enable_task_running={'no' if hold else 'yes'}",
     ]
-    command += [f"--env_var={item}" for item in [NO_BYTECODE, *env]]
+    # The launch's marker too: dev_appserver gives its instances only these.
+    command += [f"--env_var={item}" for item in [NO_BYTECODE, marker(), *env]]
     return [*command, stage.app_yaml]
 
 

@@ -40,18 +40,24 @@ RUN_DIR = Path(os.environ.get("VISITME_RUN_DIR") or stages.VENVS / "run")
 MARKER = "VISITME_LAUNCH"
 
 
-def process_info(pid):
-    """Return (session id, start time in clock ticks) of a live process, or None
-    for a process that does not exist or has exited (a zombie)."""
+def stat(pid):
+    """Return (parent pid, session id, start time in clock ticks) of a live
+    process, or None for one that does not exist or has exited (a zombie)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        text = Path(f"/proc/{pid}/stat").read_text()
     except (OSError, ValueError):
         return None
     # The command name (field 2) may hold spaces and parentheses.
-    fields = stat[stat.rindex(")") + 2 :].split()
+    fields = text[text.rindex(")") + 2 :].split()
     if fields[0] in ("Z", "X"):
         return None
-    return int(fields[3]), int(fields[19])
+    return int(fields[1]), int(fields[3]), int(fields[19])
+
+
+def process_info(pid):
+    """Return (session id, start time) of a live process, or None."""
+    found = stat(pid)
+    return found and found[1:]
 
 
 def carries(pid, launch_id):
@@ -129,23 +135,22 @@ def server_entry(pid, command):
 
 
 def members(server, identity):
-    """The pids of a recorded server's session that are this launch's."""
+    """The pids of a recorded server's session that are this launch's: those
+    that carry its marker, and their children (dev_appserver gives its
+    instances an environment of their own)."""
     leader = process_info(server["pid"])
-    if leader and leader[1] != server["started"]:
+    if server["started"] < 0 or (leader and leader[1] != server["started"]):
         return []  # the pid is another process's now: its session is not ours
-    found = []
+    parents = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        info = process_info(int(entry.name))
-        if (
-            info
-            and info[0] == server["pid"]
-            and info[1] >= server["started"] >= 0
-            and carries(int(entry.name), identity)
-        ):
-            found.append(int(entry.name))
-    return found
+        if entry.name.isdigit() and (found := stat(int(entry.name))):
+            ppid, session, started = found
+            if session == server["pid"] and started >= server["started"]:
+                parents[int(entry.name)] = ppid
+    ours = {pid for pid in parents if carries(pid, identity)}
+    while children := {pid for pid, ppid in parents.items() if ppid in ours} - ours:
+        ours |= children
+    return sorted(ours)
 
 
 def leftovers(record):

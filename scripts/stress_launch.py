@@ -147,9 +147,7 @@ def one_round(stage, stop, run_dir, log, traffic_s=1.5, make_args=(), check=None
         wait_gone(make, records, started + STOP_TIMEOUT_S)
         seconds = time.monotonic() - started
         left = [f"{name} {port}" for name, port in ports.items() if listening(port)]
-        left += [
-            f"pid {pid}" for record in records for pid in launch_state.leftovers(record)
-        ]
+        left += [f"pid {pid}" for pid in in_sessions(records)]
         return ", ".join(left), seconds
     finally:
         done.set()
@@ -161,6 +159,23 @@ def one_round(stage, stop, run_dir, log, traffic_s=1.5, make_args=(), check=None
             launch_state.stop_processes(
                 lambda record=record: launch_state.leftovers(record), timeout=5
             )
+
+
+def in_sessions(records):
+    """Every live process in the session of a recorded server, marked or not:
+    a stricter check than the launcher's own."""
+    sessions = {
+        server["pid"]: server["started"]
+        for record in records
+        for server in record["servers"]
+    }
+    left = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (found := launch_state.stat(int(entry.name))):
+            _, session, started = found
+            if session in sessions and started >= sessions[session]:
+                left.append(int(entry.name))
+    return left
 
 
 def send_stop(stop, make, records):

@@ -21,6 +21,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -211,3 +212,27 @@ def test_a_killed_launcher_s_servers_are_stopped_by_its_pid(processes, run_dir):
 
     assert server.wait(10) is not None
     assert not list(run_dir.glob("*.json"))
+
+
+def test_a_child_with_an_environment_of_its_own_is_stopped_too(run_dir):
+    # dev_appserver starts its instances so: they do not inherit the marker.
+    parent = subprocess.Popen(
+        ["sh", "-c", "env -i sleep 60 & wait"],
+        env={**os.environ, launch_state.MARKER: "L9"},
+        start_new_session=True,
+    )
+    try:
+        pid, started = gone_launcher()
+        entry = record("L9", pid, started, (parent, start_time(parent)))
+        deadline = time.monotonic() + 5
+        while len(launch_state.leftovers(entry)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child = [p for p in launch_state.leftovers(entry) if p != parent.pid]
+
+        launch_state.stop_gone_launch(pid)
+
+        assert parent.wait(10) is not None
+        assert child and launch_state.stat(child[0]) is None
+    finally:
+        parent.kill()
+        parent.wait()
