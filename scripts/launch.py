@@ -16,7 +16,9 @@
 
 Usage: python3 scripts/launch.py [--tasks cloud] [--hold-push-tasks]
            [--env KEY=VALUE ...] STAGE
-       make run MODULE=STAGE [TASKS=cloud]
+       python3 scripts/launch.py --stop
+       make run MODULE=STAGE [TASKS=cloud] [TRIM_SLACK=N]
+       make stop
 
 A stage that uses the bundled App Engine APIs (`app_engine_apis: true` in its
 app.yaml) runs under dev_appserver.py, with a strongly consistent datastore.
