@@ -259,8 +259,9 @@ def stop(server, timeout=15):
     has exited or after timeout s.
 
     Everything is each process of the server's session that carries this
-    launch's marker, whatever process group it is in, even once the server
-    itself has exited.
+    launch's marker or is a child of one that does, whatever process group it
+    is in, even once the server itself has exited. What cannot be stopped
+    stays in the launch's record, for still_running() and `make stop`.
     """
     if server.pid in _started:
         _, entry = _started[server.pid]
@@ -275,7 +276,10 @@ def stop(server, timeout=15):
         if server.poll() is None:
             server.kill()
         server.wait()
-        forget(server)
+        if launch_state.members(entry, _record["id"]):
+            _started.pop(server.pid)
+        else:
+            forget(server)
         return
     # A server this module did not start: its process group.
     if server.poll() is None:
@@ -699,6 +703,7 @@ def main(argv=None):
         else:
             run_cloud(stage, project, args.env)
     except (LaunchError, stages.NotAStage) as err:
+        _signals["stopping"] = True  # a signal now would only cut the stop short
         say(f"error: {err}", sys.stderr)
         return 1
     except KeyboardInterrupt:
