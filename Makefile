@@ -1,6 +1,11 @@
 # VisitMe migration codelab.
 #   make run [MODULE=mod7-gaetasks]   serve a stage locally (default: the newest)
 #   make run MODULE=mod7-gaetasks TASKS=cloud   ... route A: its tasks through Cloud Tasks
+#                                     (the same: MODULE=mod7-gaetasks+cloudtasks)
+#   make run MODULE=... TRIM_SLACK=0  ... with TRIM_SLACK=0 in the app's environment
+#   make stop                         stop every server a `make run` of this folder left
+#   make stress [ROUNDS=N]            start/stop each kind of stage under traffic with
+#                                     every stop signal; nothing may be left running
 #   make test                         lint, unit tests, contract tests: everything
 #   make contract / make tooling      only the contract tests / the scripts' and docs' tests
 #   make check-runtime                each stage's pins install on its runtime's Python
@@ -29,12 +34,25 @@ TESTS_VENV := .venv/tests
 # Keep stage folders free of __pycache__, so that diffing two stages shows code only.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test diff verify doctor doctor-bench bench notebooks jupyter prereqs lint unit types \
+.PHONY: run stop stress test diff verify doctor doctor-bench bench notebooks jupyter \
+	prereqs lint unit types \
 	check-notebooks browser contract tooling check-runtime queue-commands deploy \
 	tasks-venv rehearse
 
+# One line, no shell syntax: make then runs the launcher itself, with no shell
+# between them to lose the signals make forwards.
+RUN_OPTIONS = $(if $(TASKS),--tasks=$(TASKS)) \
+	$(if $(TRIM_SLACK),--env=TRIM_SLACK=$(TRIM_SLACK))
+
 run:
-	@$(PYTHON) scripts/launch.py $(if $(TASKS),--tasks=$(TASKS)) $(MODULE)
+	@$(PYTHON) scripts/launch.py $(RUN_OPTIONS) $(MODULE)
+
+stop:
+	@$(PYTHON) scripts/launch.py --stop
+
+# make test runs a small version (tests/scripts/test_launch_signals.py).
+stress: prereqs
+	@$(PYTHON) scripts/stress_launch.py $(if $(ROUNDS),--rounds=$(ROUNDS))
 
 test: prereqs lint unit types check-notebooks browser contract tooling
 

@@ -16,7 +16,9 @@
 
 Usage: python3 scripts/launch.py [--tasks cloud] [--hold-push-tasks]
            [--env KEY=VALUE ...] STAGE
-       make run MODULE=STAGE [TASKS=cloud]
+       python3 scripts/launch.py --stop
+       make run MODULE=STAGE [TASKS=cloud] [TRIM_SLACK=N]
+       make stop
 
 A stage that uses the bundled App Engine APIs (`app_engine_apis: true` in its
 app.yaml) runs under dev_appserver.py, with a strongly consistent datastore.
@@ -34,8 +36,12 @@ console, default 8000), DATASTORE_EMULATOR_PORT (default 8081),
 TASKS_EMULATOR_PORT (default 8123), GOOGLE_CLOUD_PROJECT (project id, default
 demo-visitme). --env sets a variable for the app, overriding app.yaml.
 
-Prints the addresses once the app answers. Ctrl-C or SIGTERM stops every
-server it started.
+Prints the addresses once the app answers. Ctrl-C, SIGTERM or SIGHUP (a
+closed terminal) stops every server it started; a repeated signal does not
+interrupt that. Each launch records what it started (.venv/run/, git-ignored):
+a later start stops what a launch that is gone (killed) left running, and
+`make stop` (launch.py --stop) stops every launch of this repository. A port
+busy with something else is named, never stopped.
 """
 
 import argparse
@@ -54,6 +60,7 @@ import urllib.request
 from pathlib import Path
 
 import ensure_venv
+import launch_state
 import prereqs
 import stages
 
@@ -99,6 +106,101 @@ class LaunchError(Exception):
     """A problem the user can fix, told in one line."""
 
 
+# The signals that stop a launch: Ctrl-C, kill's default, a closed terminal.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# The first stop signal raises KeyboardInterrupt; later ones (make forwards
+# the SIGTERM it gets, so a second one often comes) are ignored, so that they
+# cannot cut the stopping short. Inside signals_deferred() the first waits.
+_signals = {"stopping": False, "deferred": 0, "pending": False}
+# What this process started and has not stopped yet: {pid: (Popen, entry)}.
+_started = {}
+_record = {}
+
+
+def interrupt(signum, frame):
+    """Turn the first SIGINT, SIGTERM or SIGHUP into one clean stop."""
+    if _signals["stopping"]:
+        return
+    if _signals["deferred"]:
+        _signals["pending"] = True
+        return
+    _signals["stopping"] = True
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Hold a stop signal until the block is done (a server started and recorded)."""
+    _signals["deferred"] += 1
+    try:
+        yield
+    finally:
+        _signals["deferred"] -= 1
+    if _signals["pending"] and not _signals["deferred"] and not _signals["stopping"]:
+        _signals["stopping"] = True
+        raise KeyboardInterrupt
+
+
+def remember(server, command):
+    """Record a server just started, in this process's launch record."""
+    entry = launch_state.server_entry(
+        server.pid, " ".join(str(part) for part in command)
+    )
+    _started[server.pid] = (server, entry)
+    _record["servers"].append(entry)
+    launch_state.write(_record)
+
+
+def forget(server):
+    """Drop a stopped server from this process's launch record."""
+    _, entry = _started.pop(server.pid, (None, None))
+    if entry in _record.get("servers", []):
+        _record["servers"].remove(entry)
+        launch_state.write(_record)
+
+
+def stop_all():
+    """Stop every server this process started and has not stopped yet."""
+    _signals["stopping"] = True  # no signal interrupts this any more
+    for server, _ in list(_started.values())[::-1]:
+        stop(server)
+
+
+def still_running():
+    """The pids of what this process started that still run."""
+    if not _record:
+        return []
+    return launch_state.leftovers(_record)
+
+
+def say(text, file=None):
+    """Print a line; a closed terminal (EIO after SIGHUP) only loses it."""
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=file or sys.stdout, flush=True)
+
+
+def check_ports(ports):
+    """Raise LaunchError naming what listens on any of {purpose: port}."""
+    for purpose, port in ports.items():
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) != 0:
+                continue
+        pid = launch_state.port_owner(port)
+        record = launch_state.owning_launch(pid) if pid else None
+        if record:
+            raise LaunchError(
+                f"port {port} ({purpose}) is in use by this repository's launch "
+                f"of {record['name']} (pid {record['pid']}); stop it with: make stop"
+            )
+        who = (
+            f"pid {pid} ({launch_state.command_line(pid)[:80]})" if pid else "a process"
+        )
+        raise LaunchError(
+            f"port {port} ({purpose}) is in use by {who}, which this "
+            "repository did not start"
+        )
+
+
 def free_port():
     """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
@@ -136,14 +238,53 @@ def wait_for_http(url, server, timeout):
     raise LaunchError(f"nothing answered at {url} within {timeout} s")
 
 
+def marker():
+    """MARKER=id of this process's launch, which every server it starts carries."""
+    if not _record:
+        _record.update(launch_state.new_record(Path(sys.argv[0]).name))
+    return f"{launch_state.MARKER}={_record['id']}"
+
+
 def start(command, **kwargs):
-    """Start a server in a process group of its own, so it can be stopped whole."""
-    print("+", " ".join(str(part) for part in command), flush=True)
-    return subprocess.Popen(command, start_new_session=True, **kwargs)
+    """Start a server in a session of its own, so it can be stopped whole, and
+    record it (launch_state), so that a later launch can stop it if we cannot."""
+    say("+ " + " ".join(str(part) for part in command))
+    env = {**(kwargs.pop("env", None) or os.environ)}
+    with signals_deferred():
+        env.update([marker().split("=", 1)])
+        server = subprocess.Popen(command, start_new_session=True, env=env, **kwargs)
+        remember(server, command)
+    return server
 
 
 def stop(server, timeout=15):
-    """Stop a server and everything it started: SIGTERM, then SIGKILL."""
+    """Stop a server and everything it started: SIGTERM, then SIGKILL once it
+    has exited or after timeout s.
+
+    Everything is each process of the server's session that carries this
+    launch's marker or is a child of one that does, whatever process group it
+    is in, even once the server itself has exited. What cannot be stopped
+    stays in the launch's record, for still_running() and `make stop`.
+    """
+    if server.pid in _started:
+        _, entry = _started[server.pid]
+        # Once the server has exited, what it left (dev_appserver's instances
+        # do not all exit on SIGTERM) gets SIGKILL at once.
+        launch_state.stop_processes(
+            lambda: launch_state.members(entry, _record["id"]),
+            timeout,
+            done=lambda: server.poll() is not None,
+        )
+        # Our own child, not yet reaped: its pid cannot be anyone else's.
+        if server.poll() is None:
+            server.kill()
+        server.wait()
+        if launch_state.members(entry, _record["id"]):
+            _started.pop(server.pid)
+        else:
+            forget(server)
+        return
+    # A server this module did not start: its process group.
     if server.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGTERM)
@@ -196,7 +337,8 @@ def dev_appserver_command(
         "--watcher_ignore_re=.*__pycache__.*",
         f"--enable_task_running={'no' if hold else 'yes'}",
     ]
-    command += [f"--env_var={item}" for item in [NO_BYTECODE, *env]]
+    # The launch's marker too: dev_appserver gives its instances only these.
+    command += [f"--env_var={item}" for item in [NO_BYTECODE, marker(), *env]]
     return [*command, stage.app_yaml]
 
 
@@ -212,11 +354,20 @@ def run_bundled(stage, project, env, hold=False):
         "admin": port_from_env("ADMIN_PORT"),
         "api": free_port(),
     }
+    route_a = stage.kind == stages.ROUTE_A
+    if route_a:
+        ports["tasks"] = port_from_env("TASKS_EMULATOR_PORT")
+    check_ports(
+        {
+            PORTS["PORT"][1]: ports["app"],
+            PORTS["ADMIN_PORT"][1]: ports["admin"],
+            **({PORTS["TASKS_EMULATOR_PORT"][1]: ports["tasks"]} if route_a else {}),
+        }
+    )
     with contextlib.ExitStack() as servers:
         storage = servers.enter_context(tempfile.TemporaryDirectory(prefix="visitme-"))
         emulators, tasks_line = {}, ""
-        if stage.kind == stages.ROUTE_A:
-            ports["tasks"] = port_from_env("TASKS_EMULATOR_PORT")
+        if route_a:
             queue_yaml = stage.folder / "queue.yaml"
             tasks = start_tasks_emulator(ports["tasks"], ports["app"], queue_yaml)
             servers.callback(stop, tasks)
@@ -313,10 +464,12 @@ def start_datastore_emulator(port, project, log=None):
 
 
 def stop_datastore_emulator(server, port):
-    """Ask the Datastore emulator to shut down, then stop its process group.
+    """Ask the Datastore emulator to shut down, then stop what is left of it.
 
-    gcloud starts the emulator's Java process in a process group of its own, so
-    stopping gcloud's group alone would leave Java listening.
+    gcloud moves itself, and so the emulator's Java process, into a process
+    group of its own unless it leads its session (googlecloudsdk's
+    command_lib/emulators/util.py, Exec()); start() makes it a session leader,
+    and stop() signals the whole session either way.
     """
     with contextlib.suppress(OSError):
         request = urllib.request.Request(f"http://127.0.0.1:{port}/shutdown", b"")
@@ -424,6 +577,13 @@ def run_cloud(stage, project, env):
         "datastore": port_from_env("DATASTORE_EMULATOR_PORT"),
         "tasks": port_from_env("TASKS_EMULATOR_PORT"),
     }
+    check_ports(
+        {
+            PORTS["PORT"][1]: ports["app"],
+            PORTS["DATASTORE_EMULATOR_PORT"][1]: ports["datastore"],
+            PORTS["TASKS_EMULATOR_PORT"][1]: ports["tasks"],
+        }
+    )
     deployed = app_yaml_env(stage.app_yaml)
     # The queue that app.yaml names, as an operator creates it before deploying.
     queue = (
@@ -483,7 +643,17 @@ def parse_args(argv):
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("stage", help="a stage folder, e.g. mod7-gaetasks")
+    parser.add_argument(
+        "stage",
+        nargs="?",
+        help="a stage folder, e.g. mod7-gaetasks (mod7-gaetasks+cloudtasks: route A)",
+    )
+    parser.add_argument(
+        "--stop",
+        action="store_true",
+        help="stop every launch of this repository and what it left running "
+        "(make stop), then exit",
+    )
     parser.add_argument(
         "--tasks",
         choices=["queue", "cloud"],
@@ -505,54 +675,87 @@ def parse_args(argv):
         help="set an environment variable for the app (repeatable)",
     )
     args = parser.parse_args(argv)
+    if not args.stop and not args.stage:
+        parser.error("name a stage folder, e.g. mod7-gaetasks (or --stop)")
+    if args.stop and args.stage:
+        parser.error("--stop stops every launch; it takes no stage")
     for item in args.env:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", item):
             parser.error(f"--env takes KEY=VALUE, not {item!r}")
     return args
 
 
-def interrupt(signum, frame):
-    """Turn SIGINT (Ctrl-C) and SIGTERM into one clean stop."""
-    raise KeyboardInterrupt
+def resolve_stage(name, tasks="queue"):
+    """Return the Stage a launch serves: the folder, or route A's variant of it
+    for tasks "cloud" (STAGE+cloudtasks names that variant directly)."""
+    stage = stages.load(Path.cwd() / name)
+    if tasks == "cloud" and not stage.variant:
+        if stage.kind == stages.CLOUD:
+            raise LaunchError(
+                f"TASKS=cloud is route A, for a stage on the bundled services; "
+                f"{stage.name} uses Cloud Tasks already"
+            )
+        stage = stages.load(stage.folder.with_name(f"{stage.name}+cloudtasks"))
+    return stage
+
+
+def stop_command():
+    """Stop every launch of this repository (make stop); return the exit code."""
+    lines = launch_state.stop_everything()
+    for line in lines:
+        say(line)
+    if not lines:
+        say("No launch of this repository is running.")
+    return 0
 
 
 def main(argv=None):
     """Check prerequisites, start the stage, and stop it cleanly."""
     args = parse_args(argv)
+    if args.stop:
+        return stop_command()
     problems = prereqs.missing()
     if problems:
         for line in problems:
             print(f"error: {line}", file=sys.stderr)
         return 1
-    # Set both: a shell that starts us in the background ignores SIGINT, and
-    # Python then installs no Ctrl-C handler of its own.
-    signal.signal(signal.SIGINT, interrupt)
-    signal.signal(signal.SIGTERM, interrupt)
+    # Set each: a shell that starts us in the background ignores SIGINT, and
+    # Python then installs no Ctrl-C handler of its own; SIGHUP would end us
+    # at once, leaving every server running.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, interrupt)
     try:
-        stage = stages.load(Path.cwd() / args.stage)
-        if args.tasks == "cloud" and not stage.variant:
-            if stage.kind == stages.CLOUD:
-                raise LaunchError(
-                    f"TASKS=cloud is route A, for a stage on the bundled services; "
-                    f"{stage.name} uses Cloud Tasks already"
-                )
-            stage = stages.load(stage.folder.with_name(f"{stage.name}+cloudtasks"))
+        stage = resolve_stage(args.stage, args.tasks)
         if args.hold_push_tasks and stage.kind != stages.BUNDLED:
             raise LaunchError(
                 f"--hold-push-tasks is for App Engine's push queue; {stage.name}'s "
                 "tasks go to Cloud Tasks, whose queue can be paused instead"
             )
+        _record.update(launch_state.new_record(stage.name))
+        for line in launch_state.clear_stale():
+            say(line)
         project = os.environ.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT
         if stage.on_devappserver:
             run_bundled(stage, project, args.env, args.hold_push_tasks)
         else:
             run_cloud(stage, project, args.env)
     except (LaunchError, stages.NotAStage) as err:
-        print(f"error: {err}", file=sys.stderr)
+        _signals["stopping"] = True  # a signal now would only cut the stop short
+        say(f"error: {err}", sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\nStopped every server this launch started.", flush=True)
-        return 0
+        pass
+    finally:
+        stop_all()
+    if left := still_running():
+        say(
+            f"error: {len(left)} process(es) this launch started still run "
+            f"(pids {' '.join(map(str, left))}); stop them with: make stop",
+            sys.stderr,
+        )
+        return 1
+    say("\nStopped every server this launch started.")
+    return 0
 
 
 if __name__ == "__main__":

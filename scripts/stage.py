@@ -35,6 +35,7 @@ import grpc
 import requests
 
 import launch
+import launch_state
 import stages
 
 REPO = stages.REPO
@@ -269,6 +270,7 @@ class Stage:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+                launch_state.stop_gone_launch(self.process.pid)
         if self.log:
             self.log.close()
 
