@@ -75,15 +75,17 @@ def failed_cell(notebook):
 
 
 def shown(cell):
-    """Return what a code cell shows, in a form that does not vary by run."""
-    seen = []
+    """Return what a code cell shows, in a form that does not vary by run.
+
+    Each stream's text is compared whole, after the cell's other outputs: the
+    kernel sends stdout and stderr (the log lines) on their own schedules, so
+    how they interleave, and where among a cell's pictures, varies by run.
+    """
+    seen, streams = [], {}
     for output in cell.get("outputs", []):
         kind = output["output_type"]
         if kind == "stream":
-            if seen and seen[-1][0] == output["name"]:
-                seen[-1] = (output["name"], seen[-1][1] + output["text"])
-            else:
-                seen.append((output["name"], output["text"]))
+            streams[output["name"]] = streams.get(output["name"], "") + output["text"]
         elif kind in ("display_data", "execute_result"):
             data = output["data"]
             picture = "image/png" in data or "image/svg+xml" in data
@@ -92,7 +94,7 @@ def shown(cell):
             )
         elif kind == "error":
             seen.append(("error", output["ename"]))
-    return seen
+    return seen + sorted(streams.items())
 
 
 def stale_cells(committed, fresh):

@@ -83,6 +83,21 @@ def test_a_stale_text_output_fails_and_names_the_cell(copy):
     assert "make notebooks" in out
 
 
+def test_log_lines_and_prints_may_interleave_either_way(copy):
+    def interleave_otherwise(notebook):
+        for cell in notebook["cells"]:
+            names = [o.get("name") for o in cell.get("outputs", [])]
+            if "stdout" in names and "stderr" in names:
+                cell["outputs"] = sorted(
+                    cell["outputs"], key=lambda o: o.get("name") != "stdout"
+                )
+
+    edit(copy, interleave_otherwise)
+    code, out = check(copy)
+
+    assert code == 0, out
+
+
 def test_a_missing_picture_fails(copy):
     def drop_pictures(notebook):
         for cell in notebook["cells"]:
