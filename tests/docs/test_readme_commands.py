@@ -57,8 +57,8 @@ def kind(command):
     words = command.split()
     if words[:2] == ["make", "run"]:
         return "run"
-    if words[:2] == ["make", "test"]:
-        return "test"
+    if words[:2] in (["make", "test"], ["make", "check"]):
+        return words[1]
     if words[0] == "gcloud":
         return "gcloud"
     if words[:3] == ["git", "diff", "--no-index"]:
@@ -89,8 +89,54 @@ def test_make_test_is_what_ci_runs():
     assert "\nmake test\n" in (REPO / ".ci" / "run").read_text()
 
 
+def make_plan(target):
+    """The commands `make TARGET` would run, as make -n prints them."""
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", target],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("MAKE")},
+    )
+    assert done.returncode == 0, done.stderr
+    return " ".join(done.stdout.replace("\\\n", " ").split())
+
+
+def test_make_check_is_lint_types_unit_and_the_tests_that_start_no_stage():
+    # Run inside make test, so not run itself here: what it would run instead.
+    plan = make_plan("check")
+
+    for part in ("ruff check", "ruff format --check", "mypy --strict", "pytest -q"):
+        assert part in plan
+    assert '-m "not servers" tests/scripts tests/docs' in plan
+    assert "tests/contract" not in plan
+
+
+def test_make_test_runs_everything_make_check_leaves_out():
+    plan = make_plan("test")
+
+    for name in [stage.name for stage in stages.repository_stages()] + ["other"]:
+        assert f"--stage={name} " in plan
+    assert plan.count("tests/contract tests/scripts tests/docs") == 5
+    assert "not servers" not in plan
+    assert "notebooks.py check" in plan
+
+
+def run_stage(command):
+    """The stage a `make run` command serves: MODULE (default: the newest),
+    on route A (NAME+cloudtasks) with TASKS=cloud."""
+    settings = dict(word.split("=", 1) for word in command.split()[2:])
+    name = settings.get("MODULE", stages.repository_stages()[-1].name)
+    return f"{name}+cloudtasks" if settings.get("TASKS") == "cloud" else name
+
+
 @pytest.mark.parametrize(
-    "command", sorted({c for _, c in COMMANDS if kind(c) == "run"})
+    "command",
+    [
+        pytest.param(c, marks=pytest.mark.servers(run_stage(c)))
+        for c in sorted({c for _, c in COMMANDS if kind(c) == "run"})
+    ],
 )
 def test_make_run_serves_the_stage_and_ctrl_c_stops_it(command, tmp_path):
     ports = launch.free_ports()
@@ -152,6 +198,7 @@ def test_gcloud_command_and_its_flags_exist(command, missing_gcloud_flags):
     assert not missing, f"{command}: no such flag {missing}"
 
 
+@pytest.mark.servers
 @pytest.mark.timeout(900)  # a whole contract run against one stage
 @pytest.mark.parametrize(
     "command", sorted({c for _, c in COMMANDS if kind(c) == "verify"})

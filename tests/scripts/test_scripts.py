@@ -189,6 +189,7 @@ def test_ensure_venv_refuses_a_missing_requirements_file(tmp_path):
     assert not (tmp_path / "env").exists()
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_launch_stops_every_server_on_ctrl_c_or_sigterm(tmp_path, stop_signal):
     # Started in the background, as a shell with no job control does it: SIGINT

@@ -64,6 +64,7 @@ def verify(folder, *options):
     return done.returncode, done.stdout, done.stderr
 
 
+@pytest.mark.servers
 @pytest.mark.timeout(900)  # a whole contract run against one stage
 def test_a_copy_without_the_queue_check_fails_spec_12_only(tmp_path):
     copy = tmp_path / "mod8-cloudtasks"
