@@ -20,6 +20,7 @@ STAGES := $(shell $(PYTHON) scripts/stages.py)
 FOLDERS := $(shell $(PYTHON) scripts/stages.py --folders)
 MODULE ?= $(lastword $(STAGES))
 STAGE_VENVS := $(FOLDERS:%=venv-%)
+UNIT_RUNS := $(FOLDERS:%=unit-%)
 # One pytest per stage, and one for the tests that launch none (tests/conftest.py).
 PYTEST_RUNS := $(STAGES:%=pytest-%) pytest-other
 TESTS_VENV := .venv/tests
@@ -30,7 +31,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test check diff verify bench notebooks jupyter prereqs lint unit types \
 	check-notebooks browser contract tooling quick-tests check-runtime \
-	queue-commands deploy tasks-venv stage-venvs $(STAGE_VENVS) $(PYTEST_RUNS)
+	queue-commands deploy tasks-venv stage-venvs $(STAGE_VENVS) $(PYTEST_RUNS) \
+	$(UNIT_RUNS)
 
 run:
 	@$(PYTHON) scripts/launch.py $(if $(TASKS),--tasks=$(TASKS)) $(MODULE)
@@ -84,13 +86,12 @@ lint: $(TESTS_VENV)/installed.txt
 	$(TESTS_VENV)/bin/ruff check .
 	$(TESTS_VENV)/bin/ruff format --check .
 
-# Each stage's unit tests run in the same environment `make run` serves it from.
-unit: tasks-venv stage-venvs
-	@for stage in $(FOLDERS); do \
-	  venv=$$($(PYTHON) scripts/stages.py --format '{venv}' $$stage) \
-	  && echo "== unit tests: $$stage" \
-	  && $$venv/bin/python -m pytest -q $$stage || exit 1; \
-	done
+# Each stage's unit tests run in the same environment `make run` serves it from;
+# the stages side by side (make -j).
+unit: $(UNIT_RUNS)
+$(UNIT_RUNS): unit-%: venv-% tasks-venv
+	@echo "== unit tests: $*"
+	@$$($(PYTHON) scripts/stages.py --format '{venv}' $*)/bin/python -m pytest -q $*
 
 # The finished stage is fully typed (mypy settings are in pyproject.toml): checked
 # as the Python its runtime runs (python314: 3.14), and as the local one.
