@@ -167,14 +167,16 @@ tooling:
 
 # pytest-NAME: the tests of SUITES that launch the stage NAME, one after another;
 # pytest-other: the tests that launch none of their own, on $(WORKERS) workers.
+# MAKEFLAGS= : the make commands the tests run must not inherit this make's
+# flags (--output-sync would hold back the output of `make run` until it ends).
 SUITES := tests/contract tests/scripts tests/docs
 $(PYTEST_RUNS): pytest-%: $(TEST_ENVS) \
 	  $(if $(filter tests/contract,$(SUITES)),browser) \
 	  $(if $(filter tests/scripts,$(SUITES)),$(NOTEBOOKS_VENV)/installed.txt)
-	$(TESTS_VENV)/bin/python -m pytest --stage=$* \
+	MAKEFLAGS= $(TESTS_VENV)/bin/python -m pytest --stage=$* \
 	  $(if $(filter other,$*),-n $(WORKERS)) $(SUITES)
 
 # The scripts' and docs' tests that start no servers (none marked `servers`).
 quick-tests: $(TEST_ENVS) $(NOTEBOOKS_VENV)/installed.txt
-	$(TESTS_VENV)/bin/python -m pytest -n $(WORKERS) -m "not servers" \
+	MAKEFLAGS= $(TESTS_VENV)/bin/python -m pytest -n $(WORKERS) -m "not servers" \
 	  tests/scripts tests/docs
