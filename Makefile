@@ -7,6 +7,8 @@
 #   make stress [ROUNDS=N]            start/stop each kind of stage under traffic with
 #                                     every stop signal; nothing may be left running
 #   make test                         lint, unit tests, contract tests: everything
+#   make check                        lint, types, unit tests, and the scripts' and docs'
+#                                     tests that start no stage: a quick check for edits
 #   make contract / make tooling      only the contract tests / the scripts' and docs' tests
 #   make check-runtime                each stage's pins install on its runtime's Python
 #   make queue-commands [QUEUE_YAML=...]  gcloud commands giving queues a queue.yaml's settings
@@ -30,14 +32,20 @@ PYTHON ?= python3
 STAGES := $(shell $(PYTHON) scripts/stages.py)
 FOLDERS := $(shell $(PYTHON) scripts/stages.py --folders)
 MODULE ?= $(lastword $(STAGES))
+STAGE_VENVS := $(FOLDERS:%=venv-%)
+UNIT_RUNS := $(FOLDERS:%=unit-%)
+# One pytest per stage, and one for the tests that launch none (tests/conftest.py).
+PYTEST_RUNS := $(STAGES:%=pytest-%) pytest-other
 TESTS_VENV := .venv/tests
+# pytest-xdist workers for the tests that launch no stage of their own.
+WORKERS ?= 2
 # Keep stage folders free of __pycache__, so that diffing two stages shows code only.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run stop stress test diff verify doctor doctor-bench bench notebooks jupyter \
-	prereqs lint unit types \
-	check-notebooks browser contract tooling check-runtime queue-commands deploy \
-	tasks-venv rehearse
+.PHONY: run stop stress test check diff verify rehearse doctor doctor-bench bench \
+	notebooks jupyter prereqs lint unit types check-notebooks browser contract \
+	tooling quick-tests check-runtime queue-commands deploy tasks-venv stage-venvs \
+	$(STAGE_VENVS) $(PYTEST_RUNS) $(UNIT_RUNS)
 
 # One line, no shell syntax: make then runs the launcher itself, with no shell
 # between them to lose the signals make forwards.
@@ -54,7 +62,19 @@ stop:
 stress: prereqs
 	@$(PYTHON) scripts/stress_launch.py $(if $(ROUNDS),--rounds=$(ROUNDS))
 
-test: prereqs lint unit types check-notebooks browser contract tooling
+# make test runs its parts side by side, each printing its output when it ends:
+# lint, types, the unit tests, the notebook check, one pytest per stage (its
+# contract tests and the scripts' and docs' tests that launch it, each stage on
+# its own free ports) and one pytest for all the other tests.
+test: prereqs
+	@echo "Running side by side: lint types unit check-notebooks $(PYTEST_RUNS)"
+	@$(MAKE) --no-print-directory -j --output-sync=target \
+	  lint types unit check-notebooks $(PYTEST_RUNS)
+
+# What editing docs or scripts needs, with no stage started (under 3 minutes warm).
+check: prereqs
+	@$(MAKE) --no-print-directory -j --output-sync=target \
+	  lint types unit quick-tests
 
 diff:
 	@$(PYTHON) scripts/diff-stages $(if $(CODE),--code) $(FROM) $(TO)
@@ -93,19 +113,24 @@ tasks-venv:
 	@$(PYTHON) scripts/ensure_venv.py $(TASKS_VENV) \
 	  scripts/tasks-emulator-requirements.txt
 
+# Each stage folder's environment, the one `make run` serves it from; as phony
+# targets, each is built once per make however many targets need it.
+stage-venvs: $(STAGE_VENVS)
+$(STAGE_VENVS): venv-%:
+	@$(PYTHON) scripts/ensure_venv.py \
+	  $$($(PYTHON) scripts/stages.py --format '{venv}' $*) \
+	  $*/requirements-test.txt scripts/server-requirements.txt
+
 lint: $(TESTS_VENV)/installed.txt
 	$(TESTS_VENV)/bin/ruff check .
 	$(TESTS_VENV)/bin/ruff format --check .
 
-# Each stage's unit tests run in the same environment `make run` serves it from.
-unit: tasks-venv
-	@for stage in $(FOLDERS); do \
-	  venv=$$($(PYTHON) scripts/stages.py --format '{venv}' $$stage) \
-	  && $(PYTHON) scripts/ensure_venv.py $$venv $$stage/requirements-test.txt \
-	    scripts/server-requirements.txt \
-	  && echo "== unit tests: $$stage" \
-	  && $$venv/bin/python -m pytest -q $$stage || exit 1; \
-	done
+# Each stage's unit tests run in the same environment `make run` serves it from;
+# the stages side by side (make -j).
+unit: $(UNIT_RUNS)
+$(UNIT_RUNS): unit-%: venv-% tasks-venv
+	@echo "== unit tests: $*"
+	@$$($(PYTHON) scripts/stages.py --format '{venv}' $*)/bin/python -m pytest -q $*
 
 # The finished stage is fully typed (mypy settings are in pyproject.toml): checked
 # as the Python its runtime runs (python314: 3.14), and as the local one.
@@ -114,9 +139,7 @@ FINISHED_VENV = $(shell $(PYTHON) scripts/stages.py --format '{venv}' $(FINISHED
 FINISHED_RUNTIME = $(shell $(PYTHON) scripts/stages.py --format '{runtime_python}' \
 	$(FINISHED))
 
-types:
-	@$(PYTHON) scripts/ensure_venv.py $(FINISHED_VENV) \
-	  $(FINISHED)/requirements-test.txt scripts/server-requirements.txt
+types: venv-$(FINISHED)
 	$(FINISHED_VENV)/bin/mypy --strict --python-version $(FINISHED_RUNTIME) \
 	  $(FINISHED)/main.py
 	$(FINISHED_VENV)/bin/mypy --strict $(FINISHED)/main.py
@@ -167,11 +190,34 @@ browser:
 	      "run 'sudo apt-get install chromium'" >&2; exit 1; \
 	  fi; }
 
-# The contract tests: SPEC.md against every stage, each on its local servers.
-contract: $(TESTS_VENV)/installed.txt
-	$(TESTS_VENV)/bin/python -m pytest tests/contract
+# What the tests launch: each stage's environment and the Cloud Tasks emulator's,
+# built before any test starts, so that no two tests build one at once.
+TEST_ENVS := $(TESTS_VENV)/installed.txt stage-venvs tasks-venv
 
-# The scripts', the doctor's and the docs' own tests (the notebook checker's need its
-# venv; tests/doctor/test_route_a_proofs.py runs the SDK in mod7's, from make unit).
-tooling: $(TESTS_VENV)/installed.txt $(NOTEBOOKS_VENV)/installed.txt
-	$(TESTS_VENV)/bin/python -m pytest tests/scripts tests/doctor tests/docs
+# The contract tests: SPEC.md against every stage, each on its local servers.
+contract:
+	@$(MAKE) --no-print-directory -j --output-sync=target $(PYTEST_RUNS) \
+	  SUITES=tests/contract
+
+# The scripts', the doctor's and the docs' own tests (the notebook checker's need
+# its venv; tests/doctor/test_route_a_proofs.py runs the SDK in mod7's).
+tooling:
+	@$(MAKE) --no-print-directory -j --output-sync=target $(PYTEST_RUNS) \
+	  SUITES="tests/scripts tests/doctor tests/docs"
+
+# pytest-NAME: the tests of SUITES that launch the stage NAME, one after another;
+# pytest-other: the tests that launch none of their own, on $(WORKERS) workers.
+# MAKEFLAGS= : the make commands the tests run must not inherit this make's
+# flags (--output-sync would hold back the output of `make run` until it ends).
+SUITES := tests/contract tests/scripts tests/doctor tests/docs
+$(PYTEST_RUNS): pytest-%: $(TEST_ENVS) \
+	  $(if $(filter tests/contract,$(SUITES)),browser) \
+	  $(if $(filter tests/scripts,$(SUITES)),$(NOTEBOOKS_VENV)/installed.txt)
+	MAKEFLAGS= $(TESTS_VENV)/bin/python -m pytest --stage=$* \
+	  $(if $(filter other,$*),-n $(WORKERS)) $(SUITES)
+
+# The scripts', doctor's and docs' tests that start no servers (none marked
+# `servers`).
+quick-tests: $(TEST_ENVS) $(NOTEBOOKS_VENV)/installed.txt
+	MAKEFLAGS= $(TESTS_VENV)/bin/python -m pytest -n $(WORKERS) -m "not servers" \
+	  tests/scripts tests/doctor tests/docs

@@ -299,13 +299,16 @@ def stop(server, timeout=15):
 
 
 def dev_appserver_command(
-    stage, ports, project, env, storage, sdk_root, hold, datastore=None
+    stage, ports, project, env, storage, sdk_root, hold, datastore=None, venv=None
 ):
     """Build the dev_appserver.py command line for a bundled-services stage.
 
     datastore: a running Datastore emulator's HOST:PORT, used instead of
     dev_appserver's own datastore (through ON_EMULATOR), as when two stages
-    share one Datastore, as two versions of one app do.
+    share one Datastore, as two versions of one app do. venv: the folder for
+    dev_appserver's own environment, if not the stage's (dev_appserver makes
+    it anew at each start and removes it at exit, so two launches of one stage
+    at once need a folder each).
     """
     python = prereqs.sdk_python(sdk_root) or sys.executable
     if datastore:
@@ -328,7 +331,7 @@ def dev_appserver_command(
         "--api_host=127.0.0.1",
         f"--api_port={ports['api']}",
         f"--runtime_python_path={sys.executable}",
-        f"--python_virtualenv_path={stage.devappserver_venv}",
+        f"--python_virtualenv_path={venv or stage.devappserver_venv}",
         f"--storage_path={storage}",
         *store,
         "--datastore_consistency_policy=consistent",

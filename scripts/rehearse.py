@@ -138,8 +138,12 @@ class SharedApp:
                 "api": launch.free_port(),
             }
             datastore = f"127.0.0.1:{self.ports['ds']}"
+            # Its own environment folder: a test may serve this stage meanwhile.
+            venv = stage.devappserver_venv.with_name(
+                f"devappserver-rehearse-{stage.name}"
+            )
             command = launch.dev_appserver_command(
-                stage, ports, PROJECT, env, storage, sdk_root, False, datastore
+                stage, ports, PROJECT, env, storage, sdk_root, False, datastore, venv
             )
             with self.log(label) as log:
                 self.app = launch.start(

@@ -13,7 +13,17 @@
 # limitations under the License.
 
 """What the docs' and the scripts' tests share: checking gcloud commands
-against the installed Google Cloud CLI, which cannot run them here."""
+against the installed Google Cloud CLI, which cannot run them here; and
+running each stage's tests in a process of their own.
+
+A test that starts servers is marked `servers` (`make check` leaves it out),
+and `servers(NAME)` when it launches the stage NAME (the contract tests are
+marked by tests/contract/conftest.py). `--stage=NAME` runs only the tests
+marked servers(NAME); `--stage=other` only the others. `make test` runs one
+pytest per stage and one for the others, side by side: each stage's launches
+follow one another, as they must, since dev_appserver rebuilds its environment
+folder when it starts and deletes it when it stops.
+"""
 
 import functools
 import os
@@ -24,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import prereqs
+import stages
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -98,3 +109,43 @@ def prefetch_gcloud_help():
             list(pool.map(command_help, paths))
 
     return prefetch
+
+
+def pytest_addoption(parser):
+    """Add --stage."""
+    parser.addoption(
+        "--stage",
+        metavar="NAME",
+        help="run only the tests that launch stage NAME (marked servers(NAME)); "
+        "'other': only the tests that launch no named stage",
+    )
+
+
+def launch_group(item):
+    """The stage a test launches (NAME of servers(NAME)), or "other"."""
+    marker = item.get_closest_marker("servers")
+    return marker.args[0] if marker and marker.args else "other"
+
+
+def pytest_collection_modifyitems(config, items):
+    """With --stage, keep only the tests of that launch group."""
+    wanted = config.getoption("stage")
+    if wanted is None:
+        return
+    names = [stage.name for stage in stages.repository_stages()]
+    if wanted not in [*names, "other"]:
+        raise pytest.UsageError(f"--stage: no stage {wanted!r} (one of {names})")
+    keep = [item for item in items if launch_group(item) == wanted]
+    config.hook.pytest_deselected(
+        items=[item for item in items if launch_group(item) != wanted]
+    )
+    items[:] = keep
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With --stage, a stage with no test here is no error."""
+    if (
+        session.config.getoption("stage")
+        and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED
+    ):
+        session.exitstatus = pytest.ExitCode.OK

@@ -58,8 +58,8 @@ def kind(command):
     words = command.split()
     if words[:2] == ["make", "run"]:
         return "run"
-    if words[:2] == ["make", "test"]:
-        return "test"
+    if words[:2] in (["make", "test"], ["make", "check"]):
+        return words[1]
     if words[0] == "gcloud":
         return "gcloud"
     if words[:3] == ["git", "diff", "--no-index"]:
@@ -101,6 +101,40 @@ def test_make_test_is_what_ci_runs():
     assert "\nmake test\n" in (REPO / ".ci" / "run").read_text()
 
 
+def make_plan(target):
+    """The commands `make TARGET` would run, as make -n prints them."""
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", target],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("MAKE")},
+    )
+    assert done.returncode == 0, done.stderr
+    return " ".join(done.stdout.replace("\\\n", " ").split())
+
+
+def test_make_check_is_lint_types_unit_and_the_tests_that_start_no_stage():
+    # Run inside make test, so not run itself here: what it would run instead.
+    plan = make_plan("check")
+
+    for part in ("ruff check", "ruff format --check", "mypy --strict", "pytest -q"):
+        assert part in plan
+    assert '-m "not servers" tests/scripts tests/doctor tests/docs' in plan
+    assert "tests/contract" not in plan
+
+
+def test_make_test_runs_everything_make_check_leaves_out():
+    plan = make_plan("test")
+
+    for name in [stage.name for stage in stages.repository_stages()] + ["other"]:
+        assert f"--stage={name} " in plan
+    assert plan.count("tests/contract tests/scripts tests/doctor tests/docs") == 5
+    assert "not servers" not in plan
+    assert "notebooks.py check" in plan
+
+
 def served(command):
     """Return (stage, other settings) that a `make run` command serves."""
     settings = dict(word.split("=", 1) for word in shlex.split(command)[2:])
@@ -119,7 +153,10 @@ def run_commands():
     return sorted(chosen.values())
 
 
-@pytest.mark.parametrize("command", run_commands())
+@pytest.mark.parametrize(
+    "command",
+    [pytest.param(c, marks=pytest.mark.servers(served(c)[0])) for c in run_commands()],
+)
 def test_make_run_serves_the_stage_and_ctrl_c_stops_it(command, tmp_path):
     ports = launch.free_ports()
     log = tmp_path / "run.log"
@@ -190,6 +227,7 @@ def test_gcloud_command_and_its_flags_exist(
     assert not missing, f"{command}: no such flag {missing}"
 
 
+@pytest.mark.servers
 @pytest.mark.timeout(900)  # a whole contract run against one stage
 @pytest.mark.parametrize(
     "command", sorted({c for _, c in COMMANDS if kind(c) == "verify"})

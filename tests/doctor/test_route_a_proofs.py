@@ -182,6 +182,7 @@ def emulator():
         app.shutdown()
 
 
+@pytest.mark.servers
 def test_through_the_emulator_no_url_goes_to_slash_in_the_default_namespace(emulator):
     Recorder.seen = []
     probe("emulator", emulator=emulator)
@@ -199,6 +200,7 @@ def test_through_the_emulator_no_url_goes_to_slash_in_the_default_namespace(emul
     assert "/namespaced" in by_body and "/deadline" in by_body
 
 
+@pytest.mark.servers
 def test_queue_wide_calls_go_to_cloud_tasks_and_pull_calls_stay(emulator):
     reached = probe("backends", emulator=emulator)
     services = {call: result["service"] for call, result in reached.items()}

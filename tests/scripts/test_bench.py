@@ -46,7 +46,9 @@ KEYS = {
 
 
 @pytest.mark.timeout(400)
-@pytest.mark.parametrize("stage", SMOKE)
+@pytest.mark.parametrize(
+    "stage", [pytest.param(s, marks=pytest.mark.servers(s)) for s in SMOKE]
+)
 def test_smoke_run_prints_every_measure_as_json_last(stage):
     done = subprocess.run(
         [sys.executable, "scripts/bench.py", "--smoke", stage],

@@ -43,6 +43,7 @@ def app_environment(records):
     raise AssertionError(f"no gunicorn among {records}")
 
 
+@pytest.mark.servers("mod9-py3")
 @pytest.mark.parametrize("stop", ["double", "kill"])
 def test_a_stopped_make_run_leaves_nothing_listening(stop, tmp_path):
     # double: the terminal closed (SIGHUP), then SIGTERM to make's group, which

@@ -14,7 +14,7 @@
 
 """scripts/notebooks.py check: it catches stale outputs and failing cells.
 
-(make test runs the check itself on the real notebooks, before these tests.)
+(make test runs the check itself on the real notebooks, beside these tests.)
 """
 
 import json

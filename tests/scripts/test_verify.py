@@ -64,6 +64,7 @@ def verify(folder, *options):
     return done.returncode, done.stdout, done.stderr
 
 
+@pytest.mark.servers
 @pytest.mark.timeout(900)  # a whole contract run against one stage
 def test_a_copy_without_the_queue_check_fails_spec_12_only(tmp_path):
     copy = tmp_path / "mod8-cloudtasks"
@@ -102,6 +103,7 @@ JSON_MESSAGE = {
 }
 
 
+@pytest.mark.servers
 @pytest.mark.timeout(600)
 def test_a_copy_that_sends_json_fails_spec_14_and_says_what_a_switch_loses(tmp_path):
     copy = tmp_path / "mod8-cloudtasks"
