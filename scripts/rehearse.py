@@ -55,7 +55,7 @@ from pathlib import Path
 
 import launch
 import stages
-from stage import CloudStorage, page_cutoff
+from stage import CloudStorage, page_cutoff, wait_until
 
 PROJECT = "demo-rehearse"
 VISITS_BEFORE = 25  # from empty storage: the first trim comes at visit 21
@@ -236,16 +236,6 @@ def traffic(app, timeline, count, label):
     return enqueued
 
 
-def wait_until(condition, timeout=SETTLE_TIMEOUT_S):
-    """Wait until condition() holds; return whether it did."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
 def steady(read):
     """Return read() once two reads half a second apart agree (10 s at most)."""
     before, deadline = read(), time.monotonic() + 10
@@ -310,7 +300,7 @@ def switch(app, timeline, new, label):
     traffic(app, timeline, VISITS_AFTER, f"{label} after")
     drain(app, timeline)
     bound = 10 + trim_slack(new)
-    wait_until(lambda: app.storage.count() <= bound)
+    wait_until(lambda: app.storage.count() <= bound, SETTLE_TIMEOUT_S)
     result["stored after settling"] = app.storage.count()
     result["ok"] = (
         carried

@@ -85,6 +85,16 @@ def page_cutoff(html):
     return datetime.datetime.fromisoformat(found.group(1)) if found else None
 
 
+def wait_until(condition, timeout):
+    """Wait until condition() is true; return whether it became true."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 class Storage:
     """A stage's datastore, read and written with the same ndb API the app uses.
 
@@ -342,9 +352,4 @@ class Stage:
 
     def wait_for(self, condition, timeout=20):
         """Wait until condition() is true; return whether it became true."""
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.2)
-        return True
+        return wait_until(condition, timeout)
