@@ -11,7 +11,8 @@
 #                                     tests that start no stage: a quick check for edits
 #   make contract / make tooling      only the contract tests / the scripts' and docs' tests
 #   make check-runtime                each stage's pins install on its runtime's Python
-#   make queue-commands [QUEUE_YAML=...]  gcloud commands giving queues a queue.yaml's settings
+#   make queue-commands [QUEUE_YAML=...] [LOCATION=...]
+#                                     gcloud commands giving queues a queue.yaml's settings
 #   make diff [FROM=... TO=...] [CODE=1]  what changes from one stage to the next
 #                                     (code and configuration first; CODE=1: only those)
 #   make verify DIR=...               check your own migrated folder against SPEC.md
@@ -79,7 +80,8 @@ check: prereqs
 diff:
 	@$(PYTHON) scripts/diff-stages $(if $(CODE),--code) $(FROM) $(TO)
 
-verify:
+# The contract tests include the browser test: Chromium first.
+verify: browser
 	@$(PYTHON) scripts/verify $(DIR)
 
 # FROM and TO are stage folders (STAGE+cloudtasks is route A), or your own.

@@ -71,7 +71,7 @@ PORTS = {
     "PORT": (8080, "the app"),
     "ADMIN_PORT": (8000, "dev_appserver's admin console (mod7)"),
     "DATASTORE_EMULATOR_PORT": (8081, "the Datastore emulator (Cloud stages)"),
-    "TASKS_EMULATOR_PORT": (8123, "the Cloud Tasks emulator (Cloud stages)"),
+    "TASKS_EMULATOR_PORT": (8123, "the Cloud Tasks emulator (Cloud stages, route A)"),
 }
 EPILOG = (
     "environment:\n"

@@ -12,8 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""SPEC item 11, second version: one trim per TRIM_SLACK + 1 visits, however
-late the queue delivers.
+"""SPEC item 11: one trim per TRIM_SLACK + 1 visits, however late the queue
+delivers.
 
 The queue lags on purpose, for real: a Cloud Tasks emulator's queue is paused
 (PauseQueue) and resumed; dev_appserver's push queue is started holding its

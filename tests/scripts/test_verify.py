@@ -223,6 +223,29 @@ SAYS = {
 }
 
 
+def test_route_a_is_checked_as_route_a_not_as_its_folder(tmp_path):
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_stand_in.py").write_text(
+        textwrap.dedent(
+            """
+            import os
+
+            import pytest
+
+            @pytest.mark.spec(*range(1, 17))
+            def test_the_folder_under_test():
+                assert os.environ["VISITME_STAGES"].endswith("+cloudtasks")
+            """
+        )
+    )
+
+    code, out, _ = verify("mod7-gaetasks+cloudtasks", "--tests", str(tests))
+
+    assert code == 0, out
+    assert "with the Cloud Tasks emulator (route A)" in out
+
+
 @pytest.mark.parametrize("case", STAND_INS)
 def test_a_broken_run_fails_with_a_line_that_says_why(tmp_path, case):
     tests = tmp_path / "tests"
