@@ -134,8 +134,12 @@ def signals_deferred():
     _signals["deferred"] += 1
     try:
         yield
-    finally:
+    except BaseException:
+        # The block failed (Popen raised, say): its error goes on, and a held
+        # signal is then moot, since the failure unwinds the launch anyway.
         _signals["deferred"] -= 1
+        raise
+    _signals["deferred"] -= 1
     if _signals["pending"] and not _signals["deferred"] and not _signals["stopping"]:
         _signals["stopping"] = True
         raise KeyboardInterrupt
@@ -159,11 +163,56 @@ def forget(server):
         launch_state.write(_record)
 
 
+def no_more_interrupts():
+    """From now on a stop signal changes nothing: the stopping has begun."""
+    _signals["stopping"] = True
+
+
 def stop_all():
     """Stop every server this process started and has not stopped yet."""
-    _signals["stopping"] = True  # no signal interrupts this any more
+    no_more_interrupts()
     for server, _ in list(_started.values())[::-1]:
         stop(server)
+
+
+def handle_stop_signals():
+    """Turn SIGINT, SIGTERM and SIGHUP into one clean stop (interrupt()).
+
+    Set each: a shell that starts us in the background ignores SIGINT, and
+    Python then installs no Ctrl-C handler of its own; SIGHUP would end us at
+    once, leaving every server running. Under nohup, which ignores SIGHUP on
+    purpose, SIGHUP stays ignored: we outlive the terminal, servers and all.
+    """
+    for signum in STOP_SIGNALS:
+        if signum == signal.SIGHUP and signal.getsignal(signum) is signal.SIG_IGN:
+            continue
+        signal.signal(signum, interrupt)
+
+
+def finish(what, status):
+    """Stop whatever this process started and has not stopped; say so in one
+    line, naming what still runs. Return the exit code (status, or 1)."""
+    stop_all()
+    if left := still_running():
+        say(
+            f"error: {len(left)} process(es) this {what} started still run "
+            f"(pids {' '.join(map(str, left))}); stop them with: make stop",
+            sys.stderr,
+        )
+        return 1
+    if not status:
+        say(f"\nStopped every server this {what} started.")
+    return status
+
+
+@contextlib.contextmanager
+def stopping_on_unwind():
+    """Around a block whose exit stops servers: once it unwinds, for an error
+    as for a signal, no later stop signal cuts the stopping short."""
+    try:
+        yield
+    finally:
+        no_more_interrupts()
 
 
 def still_running():
@@ -252,7 +301,12 @@ def start(command, **kwargs):
     env = {**(kwargs.pop("env", None) or os.environ)}
     with signals_deferred():
         env.update([marker().split("=", 1)])
-        server = subprocess.Popen(command, start_new_session=True, env=env, **kwargs)
+        try:
+            server = subprocess.Popen(
+                command, start_new_session=True, env=env, **kwargs
+            )
+        except OSError as err:
+            raise LaunchError(f"could not start {command[0]}: {err.strerror}") from None
         remember(server, command)
     return server
 
@@ -284,7 +338,10 @@ def stop(server, timeout=15):
         else:
             forget(server)
         return
-    # A server this module did not start: its process group.
+    # Stopped already (reaped: its pid may be another's now), or a server this
+    # module did not start: then its process group.
+    if server.returncode is not None:
+        return
     if server.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGTERM)
@@ -367,7 +424,7 @@ def run_bundled(stage, project, env, hold=False):
             **({PORTS["TASKS_EMULATOR_PORT"][1]: ports["tasks"]} if route_a else {}),
         }
     )
-    with contextlib.ExitStack() as servers:
+    with contextlib.ExitStack() as servers, stopping_on_unwind():
         storage = servers.enter_context(tempfile.TemporaryDirectory(prefix="visitme-"))
         emulators, tasks_line = {}, ""
         if route_a:
@@ -390,14 +447,13 @@ def run_bundled(stage, project, env, hold=False):
         server = start(command, env=dev_appserver_env(sdk_root))
         servers.callback(stop, server)
         wait_for_http(f"http://127.0.0.1:{ports['app']}/trim", server, START_TIMEOUT_S)
-        print(
+        say(
             f"\nVisitMe {stage.name} is ready (project {project}):\n"
             f"  app:       http://127.0.0.1:{ports['app']}\n"
             f"  admin:     http://127.0.0.1:{ports['admin']}\n"
             f"  api:       127.0.0.1:{ports['api']}\n"
             f"{tasks_line}"
-            "Press Ctrl-C to stop.",
-            flush=True,
+            "Press Ctrl-C to stop."
         )
         watch_emulators(server, emulators)
         raise LaunchError(f"dev_appserver stopped (exit {server.returncode})")
@@ -474,9 +530,10 @@ def stop_datastore_emulator(server, port):
     command_lib/emulators/util.py, Exec()); start() makes it a session leader,
     and stop() signals the whole session either way.
     """
-    with contextlib.suppress(OSError):
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/shutdown", b"")
-        urllib.request.urlopen(request, timeout=5)
+    if server.poll() is None:  # ours still runs: the port is not someone else's
+        with contextlib.suppress(OSError):
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/shutdown", b"")
+            urllib.request.urlopen(request, timeout=5)
     stop(server)
 
 
@@ -600,7 +657,7 @@ def run_cloud(stage, project, env):
         "DATASTORE_EMULATOR_HOST": f"127.0.0.1:{ports['datastore']}",
         "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{ports['tasks']}",
     }
-    with contextlib.ExitStack() as servers:
+    with contextlib.ExitStack() as servers, stopping_on_unwind():
         datastore = start_datastore_emulator(ports["datastore"], project)
         servers.callback(stop_datastore_emulator, datastore, ports["datastore"])
         tasks = start_tasks_emulator(ports["tasks"], ports["app"])
@@ -610,14 +667,13 @@ def run_cloud(stage, project, env):
         app = start_app(stage, ports["app"], app_env)
         servers.callback(stop, app)
         wait_for_http(f"http://127.0.0.1:{ports['app']}/trim", app, 60)
-        print(
+        say(
             f"\nVisitMe {stage.name} is ready (project {project}):\n"
             f"  app:       http://127.0.0.1:{ports['app']}\n"
             f"  datastore: 127.0.0.1:{ports['datastore']} (Datastore emulator)\n"
             f"  tasks:     127.0.0.1:{ports['tasks']} (Cloud Tasks emulator, "
             f"queue {queue})\n"
-            "Press Ctrl-C to stop.",
-            flush=True,
+            "Press Ctrl-C to stop."
         )
         watch_emulators(app, {"Datastore": datastore, "Cloud Tasks": tasks})
         raise LaunchError(f"the app stopped (exit {app.returncode})")
@@ -631,10 +687,7 @@ def watch_emulators(app, emulators):
     while app.poll() is None:
         for name, server in list(emulators.items()):
             if server.poll() is not None:
-                print(
-                    f"warning: the {name} emulator stopped; the app runs on.",
-                    flush=True,
-                )
+                say(f"warning: the {name} emulator stopped; the app runs on.")
                 del emulators[name]
         time.sleep(0.5)
 
@@ -704,12 +757,14 @@ def resolve_stage(name, tasks="queue"):
 
 def stop_command():
     """Stop every launch of this repository (make stop); return the exit code."""
-    lines = launch_state.stop_everything()
+    for signum in STOP_SIGNALS:  # the stopping itself is not cut short
+        signal.signal(signum, signal.SIG_IGN)
+    lines, everything = launch_state.stop_everything()
     for line in lines:
         say(line)
     if not lines:
         say("No launch of this repository is running.")
-    return 0
+    return 0 if everything else 1
 
 
 def main(argv=None):
@@ -722,11 +777,8 @@ def main(argv=None):
         for line in problems:
             print(f"error: {line}", file=sys.stderr)
         return 1
-    # Set each: a shell that starts us in the background ignores SIGINT, and
-    # Python then installs no Ctrl-C handler of its own; SIGHUP would end us
-    # at once, leaving every server running.
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, interrupt)
+    handle_stop_signals()
+    status = 0
     try:
         stage = resolve_stage(args.stage, args.tasks)
         if args.hold_push_tasks and stage.kind != stages.BUNDLED:
@@ -743,22 +795,12 @@ def main(argv=None):
         else:
             run_cloud(stage, project, args.env)
     except (LaunchError, stages.NotAStage) as err:
-        _signals["stopping"] = True  # a signal now would only cut the stop short
+        no_more_interrupts()  # a signal now would only cut the stop short
         say(f"error: {err}", sys.stderr)
-        return 1
+        status = 1
     except KeyboardInterrupt:
         pass
-    finally:
-        stop_all()
-    if left := still_running():
-        say(
-            f"error: {len(left)} process(es) this launch started still run "
-            f"(pids {' '.join(map(str, left))}); stop them with: make stop",
-            sys.stderr,
-        )
-        return 1
-    say("\nStopped every server this launch started.")
-    return 0
+    return finish("launch", status)
 
 
 if __name__ == "__main__":

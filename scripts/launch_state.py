@@ -163,7 +163,8 @@ def leftovers(record):
 def signal_all(pids, signum):
     """Send a signal to each pid that still exists."""
     for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
+        # PermissionError: a child that became another user's (a setuid program).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signum)
 
 
@@ -184,12 +185,22 @@ def stop_processes(find, timeout=15, done=None):
         time.sleep(0.05)
 
 
+def stop_leftovers(path, record):
+    """Stop what a gone launch left; forget the launch only once nothing of it
+    runs. Return (pids it had running, pids still running)."""
+    pids = leftovers(record)
+    stop_processes(lambda: leftovers(record), timeout=5)
+    left = leftovers(record)
+    if not left:
+        path.unlink(missing_ok=True)
+    return pids, left
+
+
 def stop_gone_launch(pid):
     """Stop what the launch by pid left, once that launcher has exited."""
     for path, record in launches():
         if record["pid"] == pid and not alive(pid, record["started"]):
-            stop_processes(lambda record=record: leftovers(record), timeout=5)
-            path.unlink(missing_ok=True)
+            stop_leftovers(path, record)
 
 
 def launches():
@@ -213,13 +224,13 @@ def clear_stale():
     for path, record in launches():
         if record["id"] == launch_id() or alive(record["pid"], record["started"]):
             continue
-        if pids := leftovers(record):
-            stop_processes(lambda record=record: leftovers(record), timeout=5)
+        pids, left = stop_leftovers(path, record)
+        if pids:
             lines.append(
-                f"Stopped {len(pids)} process(es) that an earlier launch of "
-                f"{record['name']} (pid {record['pid']}) left running."
+                f"Stopped {len(pids) - len(left)} process(es) that an earlier "
+                f"launch of {record['name']} (pid {record['pid']}) left running."
+                + (f" Still running: pids {' '.join(map(str, left))}." if left else "")
             )
-        path.unlink(missing_ok=True)
     return lines
 
 
@@ -227,9 +238,10 @@ def stop_everything(timeout=30):
     """Stop every launch of this repository, running or not (`make stop`).
 
     A running launcher is asked to stop with SIGTERM, as Ctrl-C would; what
-    it or a gone one leaves is stopped here. Returns one line per launch.
+    it or a gone one leaves is stopped here. Returns (one line per launch,
+    whether everything stopped).
     """
-    lines = []
+    lines, everything = [], True
     for path, record in launches():
         if record["id"] == launch_id():
             continue
@@ -241,16 +253,23 @@ def stop_everything(timeout=30):
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.1)
-        pids = leftovers(record)
-        stop_processes(lambda record=record: leftovers(record), timeout=5)
+        if alive(record["pid"], record["started"]):
+            everything = False
+            lines.append(
+                f"The launch of {record['name']} (pid {record['pid']}) did not "
+                f"stop within {timeout} s."
+            )
+            continue
+        pids, left = stop_leftovers(path, record)
         if running or pids:
             lines.append(
                 f"Stopped the launch of {record['name']} (pid {record['pid']})"
                 + (f" and {len(pids)} process(es) it left running." if pids else ".")
             )
-        if not alive(record["pid"], record["started"]):
-            path.unlink(missing_ok=True)
-    return lines
+        if left:
+            everything = False
+            lines.append(f"Still running: pids {' '.join(map(str, left))}.")
+    return lines, everything
 
 
 def listening_inodes(port):

@@ -32,7 +32,10 @@ emulator delivers to. For each direction, FROM to TO and then the rollback:
 Prints, per direction: the time the switch took, the tasks held, how many the
 other stage did, how many it refused or the queue dropped, the visits carried
 over, and the visits stored once trims settle. Exits 0 only when nothing was
-refused or lost and every visit was carried, 1 otherwise, 2 on bad input.
+refused or lost, every visit was carried, a trim was in flight at each cut
+(where the old stage's queue is Cloud Tasks) and storage settled within
+10 + TRIM_SLACK; 1 otherwise or when a server fails; 2 on bad input; 130 when
+interrupted. Every server it started is stopped in every case.
 
 FROM and TO are stage folders, or your own folder laid out like one (as for
 scripts/verify); STAGE+cloudtasks is route A. A stage on App Engine's own
@@ -46,12 +49,14 @@ import argparse
 import contextlib
 import json
 import re
-import signal
 import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+import grpc
+from google.api_core.exceptions import GoogleAPIError
 
 import launch
 import stages
@@ -69,6 +74,12 @@ DELIVERY = re.compile(r'"POST /trim HTTP/1\.1" (\d{3})')
 
 class RehearsalError(Exception):
     """A problem the user can fix, told in one line."""
+
+
+# What can fail while servers run: a server that does not start or answer, a
+# page or a call to an emulator that fails (the emulators are local servers).
+RUN_ERRORS = (launch.LaunchError, OSError, GoogleAPIError, grpc.RpcError)
+INTERRUPTED = 130  # Ctrl-C's exit status, as a shell reports it
 
 
 class Timeline:
@@ -100,8 +111,11 @@ class SharedApp:
         return self
 
     def __exit__(self, *exc):
-        self.stop_app()
-        self.servers.close()
+        launch.no_more_interrupts()  # a second Ctrl-C must not cut this short
+        try:
+            self.stop_app()
+        finally:
+            self.servers.close()
 
     def start_emulators(self):
         """Start the two emulators and create the queue both stages use."""
@@ -216,7 +230,6 @@ def trim_slack(stage):
 
 def tasks_client(port):
     """A Cloud Tasks client for the local emulator."""
-    import grpc
     from google.cloud import tasks_v2
     from google.cloud.tasks_v2.services.cloud_tasks import transports
 
@@ -354,26 +367,34 @@ def main(argv=None):
     parser.add_argument("to_stage", metavar="TO", help="the stage to switch to")
     parser.add_argument("--timeline", type=Path, help="write the events as JSON")
     args = parser.parse_args(argv)
-    # A closed terminal (SIGHUP) and SIGTERM stop it as Ctrl-C does.
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, launch.interrupt)
     try:
         pair = [
             stages.load(Path.cwd() / name) for name in (args.from_stage, args.to_stage)
         ]
-        problems = launch.prereqs.missing()
-        if problems:
+        if args.timeline and not args.timeline.parent.is_dir():
+            raise RehearsalError(f"--timeline: no folder {args.timeline.parent}")
+        if problems := launch.prereqs.missing():
             raise RehearsalError(problems[0])
-        timeline = Timeline()
+    except (stages.NotAStage, RehearsalError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    # A closed terminal (SIGHUP) and SIGTERM stop it as Ctrl-C does.
+    launch.handle_stop_signals()
+    timeline, status = Timeline(), 0
+    try:
         with tempfile.TemporaryDirectory(prefix="visitme-rehearse-") as workdir:
             print(f"Rehearsing {pair[0].name} -> {pair[1].name} -> {pair[0].name} ...")
             results = rehearse(*pair, workdir, timeline)
-    except (stages.NotAStage, RehearsalError, launch.LaunchError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except RUN_ERRORS as err:
+        launch.no_more_interrupts()
+        print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
+        status = 1
     except KeyboardInterrupt:
-        print("\nStopped every server this rehearsal started.", file=sys.stderr)
+        status = INTERRUPTED
+    if launch.finish("rehearsal", 0 if status == INTERRUPTED else status):
         return 1
+    if status:
+        return status
     report(results)
     if args.timeline:
         written = {"results": results, "events": timeline.events}

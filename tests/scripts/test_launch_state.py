@@ -144,9 +144,10 @@ def test_make_stop_stops_a_running_launch_and_its_servers(processes, run_dir):
     server = processes(marker="L6")
     record("L6", launcher.pid, start_time(launcher), (server, start_time(server)))
 
-    lines = launch_state.stop_everything(timeout=10)
+    lines, everything = launch_state.stop_everything(timeout=10)
 
     assert launcher.wait(10) is not None and server.wait(10) is not None
+    assert everything
     assert lines == [
         f"Stopped the launch of mod9-py3 (pid {launcher.pid}) and 1 process(es) "
         "it left running."
