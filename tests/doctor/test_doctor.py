@@ -307,3 +307,65 @@ def test_a_queue_add_of_an_unknown_value_depends_on_run_time():
 
 
 KINDS = {rule.slug: rule.kind for rule in doctor.RULES}
+
+
+# Values whose reading decides route A's flag and app_engine_apis.
+YAML_VALUES = ["true", "True", "yes", "on", "y", '"yes"', '"true"', "1", "off", "n"]
+APPINFO = """
+import json, sys
+sys.path[:0] = [sys.argv[1] + "/lib", sys.argv[1] + "/lib/third_party"]
+from googlecloudsdk.appengine.api import appinfo
+out = []
+for value in json.loads(sys.argv[2]):
+    info = appinfo.LoadSingleAppInfo(
+        f"runtime: python312\\napp_engine_apis: {value}\\n"
+        f"env_variables:\\n  F: {value}\\n"
+    )
+    out.append([info.env_variables["F"], info.app_engine_apis])
+print(json.dumps(out))
+"""
+
+
+def test_yaml_values_are_read_as_gcloud_appinfo_reads_them():
+    """Runs gcloud's own appinfo loader in the CLI's Python, where it is installed."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import prereqs
+
+    root = prereqs.find_sdk_root()
+    python = prereqs.sdk_python(root) if root else None
+    if not python or not (root / "lib" / "googlecloudsdk" / "appengine").is_dir():
+        pytest.skip("the Google Cloud CLI (with its appinfo) is not installed")
+    done = subprocess.run(
+        [python, "-c", APPINFO, str(root), json.dumps(YAML_VALUES)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    ours = []
+    for value in YAML_VALUES:
+        document = doctor.load_yaml(
+            f"runtime: python312\napp_engine_apis: {value}\nenv_variables:\n"
+            f"  F: {value}\n"
+        )
+        ours.append(
+            [
+                doctor.gcloud_env_value(document["env_variables"]["F"]),
+                doctor.gcloud_bool(document["app_engine_apis"]),
+            ]
+        )
+
+    assert ours == json.loads(done.stdout)
+
+
+def test_flow_mappings_are_read_and_other_flow_forms_are_not_guessed():
+    document = doctor.load_yaml(
+        "env_variables: {A: \"x, y\", B: on,\n  C: [1, 'z']}\nqueue:\n"
+        "- {name: q, rate: 5/s}\nbeta_settings: {a: [1}\nruntime: python312\n"
+    )
+
+    assert document["env_variables"] == {"A": "x, y", "B": True, "C": [1, "z"]}
+    assert document["queue"][0] == {"name": "q", "rate": "5/s"}
+    assert document["queue"][0].lines["rate"] == 4
+    assert isinstance(document["beta_settings"], doctor.Unreadable)
+    assert document["runtime"] == "python312"
