@@ -369,3 +369,24 @@ def test_flow_mappings_are_read_and_other_flow_forms_are_not_guessed():
     assert document["queue"][0].lines["rate"] == 4
     assert isinstance(document["beta_settings"], doctor.Unreadable)
     assert document["runtime"] == "python312"
+
+
+@pytest.mark.parametrize("python2", [False, True])
+def test_a_task_queue_name_bound_for_other_modules_is_reported(tmp_path, python2):
+    """The doctor does not follow `from tq import queue_api` into tq.py."""
+    (tmp_path / "tq.py").write_text(
+        "from google.appengine.api import taskqueue as queue_api\n"
+        + ("print 'python 2'\n" if python2 else "")
+    )
+    (tmp_path / "main.py").write_text(
+        "from tq import queue_api\n\nqueue_api.add(url='/x')\n"
+    )
+
+    code, out, _ = run("--format", "json", tmp_path)
+    findings = json.loads(out)["findings"]
+
+    assert code == 1
+    assert [(f["file"], f["line"], f["slug"]) for f in findings] == [
+        ("tq.py", 1, "unresolved")
+    ]
+    assert "queue_api is bound to taskqueue here and not used" in findings[0]["route_a"]
