@@ -202,7 +202,7 @@ def test_select_and_ignore_by_code_decide_the_exit_status():
     "make_input, message",
     [
         (lambda tmp: tmp / "missing", "no such file or folder"),
-        (lambda tmp: dangling(tmp), "cannot read"),
+        (lambda tmp: dangling(tmp) / "main.py", "cannot read"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, make_input, message):
@@ -218,6 +218,22 @@ def dangling(tmp):
     (tmp / "app").mkdir()
     (tmp / "app" / "main.py").symlink_to(tmp / "gone.py")
     return tmp / "app"
+
+
+def test_an_unreadable_file_inside_a_folder_is_skipped_and_named(tmp_path):
+    app = dangling(tmp_path)
+    (app / "tasks.py").write_text(
+        "from google.appengine.api import taskqueue\n\ntaskqueue.add(url='/x')\n"
+    )
+    (app / "queue.yaml").symlink_to(tmp_path / "gone.yaml")
+
+    code, out, _ = run("--format", "json", app)
+    result = json.loads(out)
+
+    assert code == 0
+    assert [f["file"] for f in result["findings"]] == ["tasks.py"]
+    assert "not read: main.py (No such file or directory)" in result["notes"]
+    assert "not read: queue.yaml (No such file or directory)" in result["notes"]
 
 
 def test_unknown_code_is_bad_input():
