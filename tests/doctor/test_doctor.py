@@ -253,9 +253,22 @@ def test_queue_yaml_gives_route_b_gcloud_commands_and_the_pause_warning():
     report = doctor.scan([str(FIXTURES / "queue_yaml")])
     notes = "\n".join(doctor.summary_notes(report))
 
-    assert "gcloud tasks queues create default --location=us-central1" in notes
+    assert "gcloud tasks queues create default --location=LOCATION " in notes
+    assert "LOCATION: your app's region in Cloud Tasks' spelling" in notes
     assert "--max-attempts=6" in notes and "--routing-override=service:worker" in notes
     assert "pauses every queue it does not name" in notes
+
+
+def test_route_b_commands_use_the_queue_location_a_service_file_sets(tmp_path):
+    (tmp_path / "app.yaml").write_text(
+        "runtime: python312\nenv_variables:\n  QUEUE_LOCATION: europe-west1\n"
+    )
+    (tmp_path / "queue.yaml").write_text("queue:\n- name: work\n  rate: 1/s\n")
+
+    notes = "\n".join(doctor.summary_notes(doctor.scan([str(tmp_path)])))
+
+    assert "gcloud tasks queues create work --location=europe-west1 " in notes
+    assert "LOCATION:" not in notes
 
 
 def test_small_yaml_reader_keeps_types_and_lines():
