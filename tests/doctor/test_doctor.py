@@ -236,6 +236,16 @@ def test_an_unreadable_file_inside_a_folder_is_skipped_and_named(tmp_path):
     assert "not read: queue.yaml (No such file or directory)" in result["notes"]
 
 
+def test_no_task_queue_use_gives_no_verdict_on_route_a(tmp_path):
+    (tmp_path / "main.py").write_text("print('hello')\n")
+
+    code, out, _ = run("--no-color", tmp_path)
+
+    assert code == 0
+    assert out.splitlines()[-1] == "no Task Queue use found in 1 Python files"
+    assert "route A" not in out
+
+
 def test_unknown_code_is_bad_input():
     code, _, err = run("--select", "XX9", FIXTURES / "push")
 
