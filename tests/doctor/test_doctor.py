@@ -158,6 +158,19 @@ def test_python2_files_are_read_token_by_token_and_named():
     assert report.tokenized == ["main.py"]
 
 
+def test_the_note_on_token_reading_says_it_may_be_a_syntax_error(tmp_path):
+    (tmp_path / "broken.py").write_text(
+        "from google.appengine.api import taskqueue\n\n"
+        "def enqueue(:\n    taskqueue.add(url='/x')\n"
+    )
+    report = doctor.scan([str(tmp_path)])
+    notes = "\n".join(doctor.summary_notes(report))
+
+    assert report.tokenized == ["broken.py"]
+    assert [(f.slug, f.line) for f in report.findings] == [("add", 4)]
+    assert "read token by token (Python 2, a syntax error, or syntax newer" in notes
+
+
 def test_the_text_report_groups_by_file_and_ends_with_the_verdict():
     code, out, _ = run("--no-color", FIXTURES / "deferred")
     lines = out.splitlines()
