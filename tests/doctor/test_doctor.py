@@ -280,6 +280,19 @@ def test_queue_yaml_gives_route_b_gcloud_commands_and_the_pause_warning():
     assert "LOCATION: your app's region in Cloud Tasks' spelling" in notes
     assert "--max-attempts=6" in notes and "--routing-override=service:worker" in notes
     assert "pauses every queue it does not name" in notes
+    assert "it resumes each queue it names that is PAUSED or DISABLED" in notes
+    assert "replaces the settings of the queues it names" in notes
+
+
+def test_the_deploy_warning_follows_resume_paused_queues(tmp_path):
+    (tmp_path / "queue.yaml").write_text(
+        "resume_paused_queues: no\nqueue:\n- name: work\n  rate: 1/s\n"
+    )
+
+    notes = "\n".join(doctor.summary_notes(doctor.scan([str(tmp_path)])))
+
+    assert "leaves paused the queues it names, as queue.yaml sets" in notes
+    assert "it resumes" not in notes
 
 
 def test_route_b_commands_use_the_queue_location_a_service_file_sets(tmp_path):
