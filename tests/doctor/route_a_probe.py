@@ -99,7 +99,9 @@ def builder():
             )
         ),
         "list_header": built(taskqueue.Task(url="/w", headers={"X-List": ["a", "b"]})),
-        "flag": {value: flag(value) for value in ("true", "TRUE", "1", "yes", "")},
+        "flag": {
+            value: flag(value) for value in ("true", "TRUE", "True", "1", "yes", "")
+        },
         "retry": built(
             taskqueue.Task(
                 url="/w", retry_options=taskqueue.TaskRetryOptions(task_retry_limit=4)

@@ -158,6 +158,19 @@ def test_python2_files_are_read_token_by_token_and_named():
     assert report.tokenized == ["main.py"]
 
 
+def test_the_note_on_token_reading_says_it_may_be_a_syntax_error(tmp_path):
+    (tmp_path / "broken.py").write_text(
+        "from google.appengine.api import taskqueue\n\n"
+        "def enqueue(:\n    taskqueue.add(url='/x')\n"
+    )
+    report = doctor.scan([str(tmp_path)])
+    notes = "\n".join(doctor.summary_notes(report))
+
+    assert report.tokenized == ["broken.py"]
+    assert [(f.slug, f.line) for f in report.findings] == [("add", 4)]
+    assert "read token by token (Python 2, a syntax error, or syntax newer" in notes
+
+
 def test_the_text_report_groups_by_file_and_ends_with_the_verdict():
     code, out, _ = run("--no-color", FIXTURES / "deferred")
     lines = out.splitlines()
@@ -202,7 +215,7 @@ def test_select_and_ignore_by_code_decide_the_exit_status():
     "make_input, message",
     [
         (lambda tmp: tmp / "missing", "no such file or folder"),
-        (lambda tmp: dangling(tmp), "cannot read"),
+        (lambda tmp: dangling(tmp) / "main.py", "cannot read"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, make_input, message):
@@ -218,6 +231,32 @@ def dangling(tmp):
     (tmp / "app").mkdir()
     (tmp / "app" / "main.py").symlink_to(tmp / "gone.py")
     return tmp / "app"
+
+
+def test_an_unreadable_file_inside_a_folder_is_skipped_and_named(tmp_path):
+    app = dangling(tmp_path)
+    (app / "tasks.py").write_text(
+        "from google.appengine.api import taskqueue\n\ntaskqueue.add(url='/x')\n"
+    )
+    (app / "queue.yaml").symlink_to(tmp_path / "gone.yaml")
+
+    code, out, _ = run("--format", "json", app)
+    result = json.loads(out)
+
+    assert code == 0
+    assert [f["file"] for f in result["findings"]] == ["tasks.py"]
+    assert "not read: main.py (No such file or directory)" in result["notes"]
+    assert "not read: queue.yaml (No such file or directory)" in result["notes"]
+
+
+def test_no_task_queue_use_gives_no_verdict_on_route_a(tmp_path):
+    (tmp_path / "main.py").write_text("print('hello')\n")
+
+    code, out, _ = run("--no-color", tmp_path)
+
+    assert code == 0
+    assert out.splitlines()[-1] == "no Task Queue use found in 1 Python files"
+    assert "route A" not in out
 
 
 def test_unknown_code_is_bad_input():
@@ -237,9 +276,35 @@ def test_queue_yaml_gives_route_b_gcloud_commands_and_the_pause_warning():
     report = doctor.scan([str(FIXTURES / "queue_yaml")])
     notes = "\n".join(doctor.summary_notes(report))
 
-    assert "gcloud tasks queues create default --location=us-central1" in notes
+    assert "gcloud tasks queues create default --location=LOCATION " in notes
+    assert "LOCATION: your app's region in Cloud Tasks' spelling" in notes
     assert "--max-attempts=6" in notes and "--routing-override=service:worker" in notes
     assert "pauses every queue it does not name" in notes
+    assert "it resumes each queue it names that is PAUSED or DISABLED" in notes
+    assert "replaces the settings of the queues it names" in notes
+
+
+def test_the_deploy_warning_follows_resume_paused_queues(tmp_path):
+    (tmp_path / "queue.yaml").write_text(
+        "resume_paused_queues: no\nqueue:\n- name: work\n  rate: 1/s\n"
+    )
+
+    notes = "\n".join(doctor.summary_notes(doctor.scan([str(tmp_path)])))
+
+    assert "leaves paused the queues it names, as queue.yaml sets" in notes
+    assert "it resumes" not in notes
+
+
+def test_route_b_commands_use_the_queue_location_a_service_file_sets(tmp_path):
+    (tmp_path / "app.yaml").write_text(
+        "runtime: python312\nenv_variables:\n  QUEUE_LOCATION: europe-west1\n"
+    )
+    (tmp_path / "queue.yaml").write_text("queue:\n- name: work\n  rate: 1/s\n")
+
+    notes = "\n".join(doctor.summary_notes(doctor.scan([str(tmp_path)])))
+
+    assert "gcloud tasks queues create work --location=europe-west1 " in notes
+    assert "LOCATION:" not in notes
 
 
 def test_small_yaml_reader_keeps_types_and_lines():
@@ -307,3 +372,86 @@ def test_a_queue_add_of_an_unknown_value_depends_on_run_time():
 
 
 KINDS = {rule.slug: rule.kind for rule in doctor.RULES}
+
+
+# Values whose reading decides route A's flag and app_engine_apis.
+YAML_VALUES = ["true", "True", "yes", "on", "y", '"yes"', '"true"', "1", "off", "n"]
+APPINFO = """
+import json, sys
+sys.path[:0] = [sys.argv[1] + "/lib", sys.argv[1] + "/lib/third_party"]
+from googlecloudsdk.appengine.api import appinfo
+out = []
+for value in json.loads(sys.argv[2]):
+    info = appinfo.LoadSingleAppInfo(
+        f"runtime: python312\\napp_engine_apis: {value}\\n"
+        f"env_variables:\\n  F: {value}\\n"
+    )
+    out.append([info.env_variables["F"], info.app_engine_apis])
+print(json.dumps(out))
+"""
+
+
+def test_yaml_values_are_read_as_gcloud_appinfo_reads_them():
+    """Runs gcloud's own appinfo loader in the CLI's Python, where it is installed."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import prereqs
+
+    root = prereqs.find_sdk_root()
+    python = prereqs.sdk_python(root) if root else None
+    if not python or not (root / "lib" / "googlecloudsdk" / "appengine").is_dir():
+        pytest.skip("the Google Cloud CLI (with its appinfo) is not installed")
+    done = subprocess.run(
+        [python, "-c", APPINFO, str(root), json.dumps(YAML_VALUES)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    ours = []
+    for value in YAML_VALUES:
+        document = doctor.load_yaml(
+            f"runtime: python312\napp_engine_apis: {value}\nenv_variables:\n"
+            f"  F: {value}\n"
+        )
+        ours.append(
+            [
+                doctor.gcloud_env_value(document["env_variables"]["F"]),
+                doctor.gcloud_bool(document["app_engine_apis"]),
+            ]
+        )
+
+    assert ours == json.loads(done.stdout)
+
+
+def test_flow_mappings_are_read_and_other_flow_forms_are_not_guessed():
+    document = doctor.load_yaml(
+        "env_variables: {A: \"x, y\", B: on,\n  C: [1, 'z']}\nqueue:\n"
+        "- {name: q, rate: 5/s}\nbeta_settings: {a: [1}\nruntime: python312\n"
+    )
+
+    assert document["env_variables"] == {"A": "x, y", "B": True, "C": [1, "z"]}
+    assert document["queue"][0] == {"name": "q", "rate": "5/s"}
+    assert document["queue"][0].lines["rate"] == 4
+    assert isinstance(document["beta_settings"], doctor.Unreadable)
+    assert document["runtime"] == "python312"
+
+
+@pytest.mark.parametrize("python2", [False, True])
+def test_a_task_queue_name_bound_for_other_modules_is_reported(tmp_path, python2):
+    """The doctor does not follow `from tq import queue_api` into tq.py."""
+    (tmp_path / "tq.py").write_text(
+        "from google.appengine.api import taskqueue as queue_api\n"
+        + ("print 'python 2'\n" if python2 else "")
+    )
+    (tmp_path / "main.py").write_text(
+        "from tq import queue_api\n\nqueue_api.add(url='/x')\n"
+    )
+
+    code, out, _ = run("--format", "json", tmp_path)
+    findings = json.loads(out)["findings"]
+
+    assert code == 1
+    assert [(f["file"], f["line"], f["slug"]) for f in findings] == [
+        ("tq.py", 1, "unresolved")
+    ]
+    assert "queue_api is bound to taskqueue here and not used" in findings[0]["route_a"]

@@ -114,6 +114,7 @@ def test_only_true_in_any_case_turns_the_flag_on(built):
     assert built["flag"] == {
         "true": True,
         "TRUE": True,
+        "True": True,  # what gcloud sends for an unquoted true in app.yaml
         "1": False,
         "yes": False,
         "": False,
