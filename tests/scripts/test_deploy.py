@@ -211,6 +211,8 @@ def test_the_queue_gets_the_converters_flags():
         (["mod10-nope", "--project=visitme-demo"], "no stage named 'mod10-nope'"),
         (["mod9-py3", "--project=YOUR_PROJECT_ID"], "is not a project id"),
         (["mod9-py3", "--project=visitme-demo", "--region=Mars"], "not an App Engine"),
+        # Not read as "no --region": that would pick the example region.
+        (["mod7-gaetasks", "--project=visitme-demo", "--region="], "--region is empty"),
         (
             ["mod9-py3", "--project=visitme-demo", "--region=us-central1"],
             "us-central1 is Cloud Tasks' name; App Engine's is us-central",
@@ -329,6 +331,26 @@ def test_roles_held_are_the_unconditional_bindings_of_the_account():
     held = load_deploy().roles_held(json.dumps(policy), account)
 
     assert held == {"roles/cloudtasks.enqueuer"}
+
+
+def test_a_cli_without_a_bundled_python_reads_queue_yaml_with_python3(tmp_path):
+    # A Cloud CLI laid out as one installed without its bundled Python and
+    # with no CLOUDSDK_PYTHON: its own bin/gcloud then runs python3 on PATH.
+    sdk = prereqs.find_sdk_root()
+    cli = tmp_path / "google-cloud-sdk"
+    (cli / "bin").mkdir(parents=True)
+    (cli / "platform").mkdir()
+    (cli / "lib").mkdir()
+    (cli / "lib" / "third_party").symlink_to(sdk / "lib" / "third_party")
+    (cli / "bin" / "gcloud").write_text("#!/bin/sh\nexit 1\n")
+    (cli / "bin" / "gcloud").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "CLOUDSDK_PYTHON"}
+    env["PATH"] = f"{cli / 'bin'}:{env['PATH']}"
+
+    done = deploy("mod8-cloudtasks", f"--project={PROJECT}", "--dry-run", env=env)
+
+    assert done.returncode == 0, done.stderr
+    assert commands(done.stdout) == dry_run("mod8-cloudtasks")
 
 
 def test_a_dry_run_runs_nothing_but_the_clis_python_reading_yaml(monkeypatch, capsys):
