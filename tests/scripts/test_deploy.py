@@ -115,10 +115,12 @@ def test_the_dry_run_runs_the_steps_in_order(name):
         expected.append(("app", "describe"))
         expected += [("projects", "add-iam-policy-binding")] * (len(roles) - 1)
     expected += [
-        ("app", "deploy"),
-        # The switch-over: what serves, the new version beside it, its URL,
-        # the traffic, the queue and its tasks, and the rollback last.
+        # What serves, noted before either deploy, so the rollback has it.
         ("app", "versions", "list"),
+        # On a new project: the deploy that serves at once.
+        ("app", "deploy"),
+        # Else the switch-over: the new version beside it, its URL, the
+        # traffic, the queue and its tasks, and the rollback last.
         ("app", "deploy"),
         ("app", "versions", "describe"),
         ("app", "services", "set-traffic", "default"),
