@@ -25,6 +25,7 @@ a project in that state would (STUB_GCLOUD, below): the one place a stand-in
 is used, since no real project can produce those states here.
 """
 
+import ast
 import datetime
 import functools
 import importlib.machinery
@@ -422,8 +423,8 @@ def test_a_real_run_with_no_app_and_no_terminal_refuses_to_pick_a_region(
     plan = deploy.Plan(stages.load("mod9-py3"), PROJECT, "us-central", "v")
     monkeypatch.setattr(sys, "stdin", open(os.devnull))
 
-    with pytest.raises(deploy.BadInput, match="choose it with --region"):
-        deploy.ask_region(plan)
+    with pytest.raises(deploy.BadInput, match="no app.*: choose it with --region"):
+        deploy.ask_region(plan, "no app")
 
 
 def test_a_new_version_id_is_one_app_engine_takes():
@@ -612,3 +613,90 @@ def test_a_real_run_without_a_region_for_a_new_app_stops(stub_project):
     assert "choose it with --region" in done.stderr
     changed = {"enable", "create", "deploy", "add-iam-policy-binding", "update"}
     assert not [args for args in called if changed & set(args)]
+
+
+# What a real run must not do before it stops: change the project.
+CHANGES = {"enable", "create", "deploy", "add-iam-policy-binding", "update"}
+
+
+def test_a_real_run_stops_on_split_traffic_before_it_changes_anything(
+    stub_project,
+):
+    # The queue exists (mod8 would update it): nothing of that may run first.
+    done, called = stub_project(
+        ["mod8-cloudtasks"], [("app versions list", (0, "v1\nv2\n", ""))]
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: traffic is split between versions v1, v2: move it to one (gcloud "
+        "app services set-traffic) first, to roll back to"
+    ]
+    assert not [args for args in called if CHANGES & set(args)]
+
+
+def test_a_real_run_that_cannot_see_the_app_stops_in_one_line(stub_project):
+    denied = "ERROR: (gcloud.app.describe) PERMISSION_DENIED: The caller does not "
+    denied += "have permission\n"
+
+    done, called = stub_project(
+        ["mod9-py3", "--region=us-central"],
+        [("app describe --format=json", (1, "", denied))],
+    )
+
+    # Not read as "no app", which would create one in us-central.
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "error: cannot tell whether the project has an App Engine app: "
+        + denied.strip()
+        + "; nothing after it was run"
+    ]
+    assert not [args for args in called if CHANGES & set(args)]
+
+
+def sdk_api_enablement_regex():
+    """Cloud SDK 528's API_ENABLEMENT_REGEX, by which gcloud tells an API that is
+    off (lib/googlecloudsdk/api_lib/util/api_enablement.py)."""
+    source = (
+        prereqs.find_sdk_root() / "lib/googlecloudsdk/api_lib/util/api_enablement.py"
+    ).read_text()
+    found = re.search(r"API_ENABLEMENT_REGEX = re\.compile\(\n(.*?)\)\n", source, re.S)
+    return re.compile(ast.literal_eval(f"({found.group(1)})"))
+
+
+# The App Engine Admin API's answer while it is off, in the form the SDK's
+# API_ENABLEMENT_REGEX reads (so the test below checks the two agree).
+API_OFF = (
+    "ERROR: (gcloud.app.describe) PERMISSION_DENIED: App Engine Admin API has not "
+    "been used in project 123 before or it is disabled. Enable it by visiting "
+    "https://console.developers.google.com/apis/api/appengine.googleapis.com/"
+    "overview?project=123 then retry. If you enabled this API recently, wait a "
+    "few minutes for the action to propagate to our systems and retry.\n"
+)
+
+
+def test_an_app_api_that_is_off_is_told_as_gcloud_tells_it():
+    deploy = load_deploy()
+    status_message = API_OFF.split("PERMISSION_DENIED: ", 1)[1].strip()
+
+    match = sdk_api_enablement_regex().match(status_message)
+
+    assert match and match.group(1) == "appengine.googleapis.com"
+    assert deploy.app_api_off(API_OFF)
+    assert not deploy.app_api_off(API_OFF.replace("appengine", "cloudtasks"))
+
+
+def test_a_real_run_with_the_app_api_off_asks_for_a_region_saying_why(
+    stub_project,
+):
+    done, called = stub_project(
+        ["mod9-py3"], [("app describe --format=json", (1, "", API_OFF))]
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: the App Engine Admin API is off, so gcloud cannot tell whether the "
+        "project has an App Engine app; a new app's region is permanent: choose "
+        "it with --region (`gcloud app regions list`)"
+    ]
+    assert not [args for args in called if CHANGES & set(args)]
