@@ -524,7 +524,7 @@ def stub_project(tmp_path):
         ("app describe", (0, app_account, "")),
         ("firestore databases describe", (0, "DATASTORE_MODE", "")),
         ("services list", (0, "\n".join(apis), "")),
-        ("tasks queues describe default --location", (0, "default", "")),
+        ("tasks queues describe default --location", (0, "RUNNING", "")),
         ("builds get-default-service-account", (0, build_account, "")),
         ("projects get-iam-policy", (0, json.dumps(policy), "")),
         ("app versions describe", (0, "https://new-dot-visitme-demo.appspot.com", "")),
@@ -582,7 +582,7 @@ def test_a_real_run_beside_a_serving_version_prints_the_rollback(stub_project):
     # Without a terminal it moves no traffic; it prints how, and how back.
     assert not [args for args in called if "set-traffic" in args]
     assert "Check it: https://new-dot-visitme-demo.appspot.com" in done.stdout
-    rollback = done.stdout.split("Roll back:\n")[1].strip()
+    rollback = done.stdout.split("Roll back:\n")[1].splitlines()[0].strip()
     assert rollback == (
         f"gcloud app services set-traffic default --splits={old}=1 --project={PROJECT}"
     )
@@ -700,3 +700,34 @@ def test_a_real_run_with_the_app_api_off_asks_for_a_region_saying_why(
         "it with --region (`gcloud app regions list`)"
     ]
     assert not [args for args in called if CHANGES & set(args)]
+
+
+@pytest.mark.parametrize("state", ["PAUSED", "DISABLED"])
+def test_a_real_run_will_not_update_a_queue_that_is_not_running(stub_project, state):
+    # `gcloud tasks queues update` leaves a queue's state alone (Cloud SDK 528
+    # sends only the settings in its update mask), so the tasks would wait.
+    done, called = stub_project(
+        ["mod8-cloudtasks"],
+        [("tasks queues describe default --location", (0, f"{state}\n", ""))],
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"error: the queue default in us-central1 is {state}, and the new "
+        "version's tasks would wait in it: resume it first (gcloud tasks queues "
+        f"resume default --location=us-central1 --project={PROJECT})"
+    ]
+    assert not [args for args in called if CHANGES & set(args)]
+
+
+def test_a_real_run_says_the_rollback_leaves_the_queue_as_step_4_set_it(
+    stub_project,
+):
+    old = "mod7-gaetasks-20261130t120000"
+
+    done, _ = stub_project(["mod9-py3"], [("app versions list", (0, f"{old}\n", ""))])
+
+    after = done.stdout.split("Roll back:\n")[1].splitlines()
+    assert after[1].strip() == (
+        "(the traffic only: the queue keeps the settings step 4 gave it)"
+    )
