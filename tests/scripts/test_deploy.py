@@ -109,7 +109,8 @@ def test_the_dry_run_runs_the_steps_in_order(name):
     else:
         # The queue before the app that enqueues to it, and a look at the
         # queues that deploying queue.yaml could pause.
-        expected += [("tasks", "queues", "list"), ("app", "deploy")]
+        # Listed as gcloud app deploy lists them, through the beta API.
+        expected += [("beta", "tasks", "queues", "list"), ("app", "deploy")]
     expected += [("builds", "get-default-service-account")]
     expected += [("projects", "add-iam-policy-binding")]
     if stage.kind != stages.BUNDLED:
@@ -393,6 +394,20 @@ def test_queues_a_queue_yaml_would_pause(listing, paused):
     assert deploy.queues_paused_by(listing, {"default", "images"}) == paused
 
 
+def test_the_queues_are_listed_through_the_api_gcloud_app_deploy_reads():
+    # Cloud SDK 528 deploys queue.yaml with the beta track's Cloud Tasks client
+    # (v2beta3, which knows pull queues), so the real run lists them with it.
+    sdk = prereqs.find_sdk_root()
+    deploy_util = (
+        sdk / "lib/googlecloudsdk/command_lib/app/deploy_util.py"
+    ).read_text()
+    deploy = load_deploy()
+    plan = deploy.Plan(stages.load("mod7-gaetasks"), PROJECT, "us-central", "v")
+
+    assert "tasks_api = tasks.GetApiAdapter(base.ReleaseTrack.BETA)" in deploy_util
+    assert plan.list_queues()[1:5] == ["beta", "tasks", "queues", "list"]
+
+
 def test_the_pause_rule_is_the_installed_clis():
     # What queues_paused_by mirrors, in Cloud SDK 528's DeployQueuesYamlFile:
     # every queue the file leaves out is paused, unless it is default or
@@ -557,7 +572,7 @@ def test_a_real_run_will_not_pause_another_running_queue(stub_project):
     listing = "default\tRUNNING\nemails\tRUNNING\nold\tPAUSED\n"
 
     done, called = stub_project(
-        ["mod7-gaetasks"], [("tasks queues list", (0, listing, ""))]
+        ["mod7-gaetasks"], [("beta tasks queues list", (0, listing, ""))]
     )
 
     assert done.returncode == 2
