@@ -19,8 +19,9 @@ runs nothing but the CLI's own Python reading queue.yaml.
 A real run changes a real project with the user's own credentials, which no
 test can reach, so no test runs one against Google. One test checks that it
 refuses to start without an account, before it calls anything else. The real
-run's decisions (a queue it would pause, a region it must not pick, a
-version already serving) are tested against a stand-in gcloud that answers as
+run's decisions (a queue it would pause or resume, a region it must not
+pick, a version already serving, traffic split, a paused queue, an app
+gcloud cannot see) are tested against a stand-in gcloud that answers as
 a project in that state would (STUB_GCLOUD, below): the one place a stand-in
 is used, since no real project can produce those states here.
 """
@@ -428,7 +429,70 @@ def test_the_queue_yaml_names_come_from_the_clis_yaml_library():
     deploy = load_deploy()
     plan = deploy.Plan(stages.load("mod7-gaetasks"), PROJECT, "us-central", "v")
 
-    assert plan.queue_yaml_names() == {"default"}
+    # default, at 5/s: deploying mod7's queue.yaml resumes it if paused.
+    assert plan.queue_yaml_queues() == {"default": True}
+
+
+@pytest.mark.parametrize(
+    "top, resumes",
+    [
+        ("", {"fast": True, "stopped": False, "pulled": True}),
+        # gcloud's loader reads a YAML 1.1 no as False, as it reads false.
+        (
+            "resume_paused_queues: no\n",
+            dict.fromkeys(["fast", "stopped", "pulled"], False),
+        ),
+    ],
+)
+def test_which_named_queues_a_queue_yaml_resumes(tmp_path, monkeypatch, top, resumes):
+    # Read by the CLI's own queue.yaml loader, as gcloud app deploy reads it.
+    deploy = load_deploy()
+    stage = tmp_path / "mod7-other"
+    stage.mkdir()
+    (stage / "app.yaml").write_text("runtime: python27\n")
+    (stage / "queue.yaml").write_text(
+        top + "queue:\n"
+        "- name: fast\n  rate: 1/d\n"
+        "- name: stopped\n  rate: 0/s\n"
+        "- name: pulled\n  mode: pull\n"
+    )
+    plan = deploy.Plan(stages.Stage(stage), PROJECT, "us-central", "v")
+
+    assert plan.queue_yaml_queues() == resumes
+
+
+@pytest.mark.parametrize(
+    "listing, resumed",
+    [
+        ("default\tPAUSED", ["default"]),
+        ("default\tDISABLED\nemails\tPAUSED", ["default"]),  # emails: not named
+        ("default\tRUNNING", []),
+        ("stopped\tPAUSED", []),  # named at rate 0: it stays paused
+        ("", []),
+    ],
+)
+def test_queues_a_queue_yaml_would_resume(listing, resumed):
+    deploy = load_deploy()
+
+    named = {"default": True, "stopped": False}
+    assert deploy.queues_resumed_by(listing, named) == resumed
+
+
+def test_the_resume_rule_is_the_installed_clis():
+    # What queues_resumed_by and QUEUE_YAML mirror, in Cloud SDK 528's
+    # DeployQueuesYamlFile: a queue the file names is resumed if it is paused
+    # or disabled and the file gives it a rate above 0 or makes it a pull
+    # queue, unless the file sets resume_paused_queues: False.
+    source = (
+        prereqs.find_sdk_root()
+        / "lib/googlecloudsdk/api_lib/tasks/app_deploy_migration_util.py"
+    ).read_text()
+    named = source[source.index("for queue in queue_yaml.queue:") :]
+    named = named[: named.index("queues_client.Resume(queue_ref)")]
+
+    assert "resume_paused_queues = queue_yaml.resume_paused_queues != 'False'" in source
+    assert "(rate_to_set or queue.mode == constants.PULL_QUEUE)" in named
+    assert "cur_queue_object.state in (cur_queue_object.state.DISABLED," in named
 
 
 def test_a_real_run_with_no_app_and_no_terminal_refuses_to_pick_a_region(
@@ -582,6 +646,36 @@ def test_a_real_run_will_not_pause_another_running_queue(stub_project):
         "--pause-other-queues"
     )
     assert not [args for args in called if args[:2] == ["app", "deploy"]]
+
+
+def test_a_real_run_will_not_resume_a_paused_queue_it_was_not_told_to(stub_project):
+    listing = "default\tPAUSED\n"
+
+    done, called = stub_project(
+        ["mod7-gaetasks"], [("beta tasks queues list", (0, listing, ""))]
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        "error: deploying mod7-gaetasks/queue.yaml would resume the queues "
+        "default in us-central1, which it names and which are paused or "
+        "disabled: pass --resume-paused-queues to let it"
+    )
+    assert not [args for args in called if args[:2] == ["app", "deploy"]]
+
+
+def test_a_real_run_resumes_a_paused_queue_when_told_to(stub_project):
+    listing = "default\tPAUSED\n"
+
+    done, called = stub_project(
+        ["mod7-gaetasks", "--resume-paused-queues"],
+        [("beta tasks queues list", (0, listing, ""))],
+    )
+
+    deploys = [args[2] for args in called if args[:2] == ["app", "deploy"]]
+    assert done.returncode == 0, done.stderr
+    assert "resuming, as --resume-paused-queues allows: default" in done.stdout
+    assert deploys[0] == "mod7-gaetasks/queue.yaml"
 
 
 def test_a_real_run_beside_a_serving_version_prints_the_rollback(stub_project):
