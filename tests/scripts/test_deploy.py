@@ -31,6 +31,7 @@ import datetime
 import functools
 import importlib.machinery
 import importlib.util
+import io
 import json
 import os
 import re
@@ -504,6 +505,23 @@ def test_a_real_run_with_no_app_and_no_terminal_refuses_to_pick_a_region(
 
     with pytest.raises(deploy.BadInput, match="no app.*: choose it with --region"):
         deploy.ask_region(plan, "no app")
+
+
+def test_a_real_run_at_a_terminal_asks_for_a_region_saying_why(monkeypatch, capsys):
+    # A terminal stood in for by a text stream that says it is one.
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    deploy = load_deploy()
+    plan = deploy.Plan(stages.load("mod9-py3"), PROJECT, "us-central", "v")
+    monkeypatch.setattr(sys, "stdin", Terminal("europe-west\n"))
+
+    with pytest.raises(deploy.BadInput, match="europe-west1"):
+        deploy.ask_region(plan, "the App Engine Admin API is off")
+
+    # mod9's QUEUE_LOCATION (us-central1) refuses europe-west: it was read.
+    assert capsys.readouterr().out.startswith("The App Engine Admin API is off (")
 
 
 def test_a_new_version_id_is_one_app_engine_takes():
