@@ -19,16 +19,19 @@ runs nothing but the CLI's own Python reading queue.yaml.
 A real run changes a real project with the user's own credentials, which no
 test can reach, so no test runs one against Google. One test checks that it
 refuses to start without an account, before it calls anything else. The real
-run's decisions (a queue it would pause, a region it must not pick, a
-version already serving) are tested against a stand-in gcloud that answers as
+run's decisions (a queue it would pause or resume, a region it must not
+pick, a version already serving, traffic split, a paused queue, an app
+gcloud cannot see) are tested against a stand-in gcloud that answers as
 a project in that state would (STUB_GCLOUD, below): the one place a stand-in
 is used, since no real project can produce those states here.
 """
 
+import ast
 import datetime
 import functools
 import importlib.machinery
 import importlib.util
+import io
 import json
 import os
 import re
@@ -108,17 +111,20 @@ def test_the_dry_run_runs_the_steps_in_order(name):
     else:
         # The queue before the app that enqueues to it, and a look at the
         # queues that deploying queue.yaml could pause.
-        expected += [("tasks", "queues", "list"), ("app", "deploy")]
+        # Listed as gcloud app deploy lists them, through the beta API.
+        expected += [("beta", "tasks", "queues", "list"), ("app", "deploy")]
     expected += [("builds", "get-default-service-account")]
     expected += [("projects", "add-iam-policy-binding")]
     if stage.kind != stages.BUNDLED:
         expected.append(("app", "describe"))
         expected += [("projects", "add-iam-policy-binding")] * (len(roles) - 1)
     expected += [
-        ("app", "deploy"),
-        # The switch-over: what serves, the new version beside it, its URL,
-        # the traffic, the queue and its tasks, and the rollback last.
+        # What serves, noted before either deploy, so the rollback has it.
         ("app", "versions", "list"),
+        # On a new project: the deploy that serves at once.
+        ("app", "deploy"),
+        # Else the switch-over: the new version beside it, its URL, the
+        # traffic, the queue and its tasks, and the rollback last.
         ("app", "deploy"),
         ("app", "versions", "describe"),
         ("app", "services", "set-traffic", "default"),
@@ -211,6 +217,8 @@ def test_the_queue_gets_the_converters_flags():
         (["mod10-nope", "--project=visitme-demo"], "no stage named 'mod10-nope'"),
         (["mod9-py3", "--project=YOUR_PROJECT_ID"], "is not a project id"),
         (["mod9-py3", "--project=visitme-demo", "--region=Mars"], "not an App Engine"),
+        # Not read as "no --region": that would pick the example region.
+        (["mod7-gaetasks", "--project=visitme-demo", "--region="], "--region is empty"),
         (
             ["mod9-py3", "--project=visitme-demo", "--region=us-central1"],
             "us-central1 is Cloud Tasks' name; App Engine's is us-central",
@@ -331,6 +339,26 @@ def test_roles_held_are_the_unconditional_bindings_of_the_account():
     assert held == {"roles/cloudtasks.enqueuer"}
 
 
+def test_a_cli_without_a_bundled_python_reads_queue_yaml_with_python3(tmp_path):
+    # A Cloud CLI laid out as one installed without its bundled Python and
+    # with no CLOUDSDK_PYTHON: its own bin/gcloud then runs python3 on PATH.
+    sdk = prereqs.find_sdk_root()
+    cli = tmp_path / "google-cloud-sdk"
+    (cli / "bin").mkdir(parents=True)
+    (cli / "platform").mkdir()
+    (cli / "lib").mkdir()
+    (cli / "lib" / "third_party").symlink_to(sdk / "lib" / "third_party")
+    (cli / "bin" / "gcloud").write_text("#!/bin/sh\nexit 1\n")
+    (cli / "bin" / "gcloud").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "CLOUDSDK_PYTHON"}
+    env["PATH"] = f"{cli / 'bin'}:{env['PATH']}"
+
+    done = deploy("mod8-cloudtasks", f"--project={PROJECT}", "--dry-run", env=env)
+
+    assert done.returncode == 0, done.stderr
+    assert commands(done.stdout) == dry_run("mod8-cloudtasks")
+
+
 def test_a_dry_run_runs_nothing_but_the_clis_python_reading_yaml(monkeypatch, capsys):
     # Each command the dry run starts is recorded (and still run): nothing
     # installs an environment or calls gcloud.
@@ -368,6 +396,20 @@ def test_queues_a_queue_yaml_would_pause(listing, paused):
     assert deploy.queues_paused_by(listing, {"default", "images"}) == paused
 
 
+def test_the_queues_are_listed_through_the_api_gcloud_app_deploy_reads():
+    # Cloud SDK 528 deploys queue.yaml with the beta track's Cloud Tasks client
+    # (v2beta3, which knows pull queues), so the real run lists them with it.
+    sdk = prereqs.find_sdk_root()
+    deploy_util = (
+        sdk / "lib/googlecloudsdk/command_lib/app/deploy_util.py"
+    ).read_text()
+    deploy = load_deploy()
+    plan = deploy.Plan(stages.load("mod7-gaetasks"), PROJECT, "us-central", "v")
+
+    assert "tasks_api = tasks.GetApiAdapter(base.ReleaseTrack.BETA)" in deploy_util
+    assert plan.list_queues()[1:5] == ["beta", "tasks", "queues", "list"]
+
+
 def test_the_pause_rule_is_the_installed_clis():
     # What queues_paused_by mirrors, in Cloud SDK 528's DeployQueuesYamlFile:
     # every queue the file leaves out is paused, unless it is default or
@@ -388,7 +430,70 @@ def test_the_queue_yaml_names_come_from_the_clis_yaml_library():
     deploy = load_deploy()
     plan = deploy.Plan(stages.load("mod7-gaetasks"), PROJECT, "us-central", "v")
 
-    assert plan.queue_yaml_names() == {"default"}
+    # default, at 5/s: deploying mod7's queue.yaml resumes it if paused.
+    assert plan.queue_yaml_queues() == {"default": True}
+
+
+@pytest.mark.parametrize(
+    "top, resumes",
+    [
+        ("", {"fast": True, "stopped": False, "pulled": True}),
+        # gcloud's loader reads a YAML 1.1 no as False, as it reads false.
+        (
+            "resume_paused_queues: no\n",
+            dict.fromkeys(["fast", "stopped", "pulled"], False),
+        ),
+    ],
+)
+def test_which_named_queues_a_queue_yaml_resumes(tmp_path, monkeypatch, top, resumes):
+    # Read by the CLI's own queue.yaml loader, as gcloud app deploy reads it.
+    deploy = load_deploy()
+    stage = tmp_path / "mod7-other"
+    stage.mkdir()
+    (stage / "app.yaml").write_text("runtime: python27\n")
+    (stage / "queue.yaml").write_text(
+        top + "queue:\n"
+        "- name: fast\n  rate: 1/d\n"
+        "- name: stopped\n  rate: 0/s\n"
+        "- name: pulled\n  mode: pull\n"
+    )
+    plan = deploy.Plan(stages.Stage(stage), PROJECT, "us-central", "v")
+
+    assert plan.queue_yaml_queues() == resumes
+
+
+@pytest.mark.parametrize(
+    "listing, resumed",
+    [
+        ("default\tPAUSED", ["default"]),
+        ("default\tDISABLED\nemails\tPAUSED", ["default"]),  # emails: not named
+        ("default\tRUNNING", []),
+        ("stopped\tPAUSED", []),  # named at rate 0: it stays paused
+        ("", []),
+    ],
+)
+def test_queues_a_queue_yaml_would_resume(listing, resumed):
+    deploy = load_deploy()
+
+    named = {"default": True, "stopped": False}
+    assert deploy.queues_resumed_by(listing, named) == resumed
+
+
+def test_the_resume_rule_is_the_installed_clis():
+    # What queues_resumed_by and QUEUE_YAML mirror, in Cloud SDK 528's
+    # DeployQueuesYamlFile: a queue the file names is resumed if it is paused
+    # or disabled and the file gives it a rate above 0 or makes it a pull
+    # queue, unless the file sets resume_paused_queues: False.
+    source = (
+        prereqs.find_sdk_root()
+        / "lib/googlecloudsdk/api_lib/tasks/app_deploy_migration_util.py"
+    ).read_text()
+    named = source[source.index("for queue in queue_yaml.queue:") :]
+    named = named[: named.index("queues_client.Resume(queue_ref)")]
+
+    assert "resume_paused_queues = queue_yaml.resume_paused_queues != 'False'" in source
+    assert "(rate_to_set or queue.mode == constants.PULL_QUEUE)" in named
+    assert "cur_queue_object.state in (cur_queue_object.state.DISABLED," in named
 
 
 def test_a_real_run_with_no_app_and_no_terminal_refuses_to_pick_a_region(
@@ -398,8 +503,25 @@ def test_a_real_run_with_no_app_and_no_terminal_refuses_to_pick_a_region(
     plan = deploy.Plan(stages.load("mod9-py3"), PROJECT, "us-central", "v")
     monkeypatch.setattr(sys, "stdin", open(os.devnull))
 
-    with pytest.raises(deploy.BadInput, match="choose it with --region"):
-        deploy.ask_region(plan)
+    with pytest.raises(deploy.BadInput, match="no app.*: choose it with --region"):
+        deploy.ask_region(plan, "no app")
+
+
+def test_a_real_run_at_a_terminal_asks_for_a_region_saying_why(monkeypatch, capsys):
+    # A terminal stood in for by a text stream that says it is one.
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    deploy = load_deploy()
+    plan = deploy.Plan(stages.load("mod9-py3"), PROJECT, "us-central", "v")
+    monkeypatch.setattr(sys, "stdin", Terminal("europe-west\n"))
+
+    with pytest.raises(deploy.BadInput, match="europe-west1"):
+        deploy.ask_region(plan, "the App Engine Admin API is off")
+
+    # mod9's QUEUE_LOCATION (us-central1) refuses europe-west: it was read.
+    assert capsys.readouterr().out.startswith("The App Engine Admin API is off (")
 
 
 def test_a_new_version_id_is_one_app_engine_takes():
@@ -499,7 +621,7 @@ def stub_project(tmp_path):
         ("app describe", (0, app_account, "")),
         ("firestore databases describe", (0, "DATASTORE_MODE", "")),
         ("services list", (0, "\n".join(apis), "")),
-        ("tasks queues describe default --location", (0, "default", "")),
+        ("tasks queues describe default --location", (0, "RUNNING", "")),
         ("builds get-default-service-account", (0, build_account, "")),
         ("projects get-iam-policy", (0, json.dumps(policy), "")),
         ("app versions describe", (0, "https://new-dot-visitme-demo.appspot.com", "")),
@@ -532,7 +654,7 @@ def test_a_real_run_will_not_pause_another_running_queue(stub_project):
     listing = "default\tRUNNING\nemails\tRUNNING\nold\tPAUSED\n"
 
     done, called = stub_project(
-        ["mod7-gaetasks"], [("tasks queues list", (0, listing, ""))]
+        ["mod7-gaetasks"], [("beta tasks queues list", (0, listing, ""))]
     )
 
     assert done.returncode == 2
@@ -542,6 +664,36 @@ def test_a_real_run_will_not_pause_another_running_queue(stub_project):
         "--pause-other-queues"
     )
     assert not [args for args in called if args[:2] == ["app", "deploy"]]
+
+
+def test_a_real_run_will_not_resume_a_paused_queue_it_was_not_told_to(stub_project):
+    listing = "default\tPAUSED\n"
+
+    done, called = stub_project(
+        ["mod7-gaetasks"], [("beta tasks queues list", (0, listing, ""))]
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        "error: deploying mod7-gaetasks/queue.yaml would resume the queues "
+        "default in us-central1, which it names and which are paused or "
+        "disabled: pass --resume-paused-queues to let it"
+    )
+    assert not [args for args in called if args[:2] == ["app", "deploy"]]
+
+
+def test_a_real_run_resumes_a_paused_queue_when_told_to(stub_project):
+    listing = "default\tPAUSED\n"
+
+    done, called = stub_project(
+        ["mod7-gaetasks", "--resume-paused-queues"],
+        [("beta tasks queues list", (0, listing, ""))],
+    )
+
+    deploys = [args[2] for args in called if args[:2] == ["app", "deploy"]]
+    assert done.returncode == 0, done.stderr
+    assert "resuming, as --resume-paused-queues allows: default" in done.stdout
+    assert deploys[0] == "mod7-gaetasks/queue.yaml"
 
 
 def test_a_real_run_beside_a_serving_version_prints_the_rollback(stub_project):
@@ -557,7 +709,7 @@ def test_a_real_run_beside_a_serving_version_prints_the_rollback(stub_project):
     # Without a terminal it moves no traffic; it prints how, and how back.
     assert not [args for args in called if "set-traffic" in args]
     assert "Check it: https://new-dot-visitme-demo.appspot.com" in done.stdout
-    rollback = done.stdout.split("Roll back:\n")[1].strip()
+    rollback = done.stdout.split("Roll back:\n")[1].splitlines()[0].strip()
     assert rollback == (
         f"gcloud app services set-traffic default --splits={old}=1 --project={PROJECT}"
     )
@@ -588,3 +740,121 @@ def test_a_real_run_without_a_region_for_a_new_app_stops(stub_project):
     assert "choose it with --region" in done.stderr
     changed = {"enable", "create", "deploy", "add-iam-policy-binding", "update"}
     assert not [args for args in called if changed & set(args)]
+
+
+# What a real run must not do before it stops: change the project.
+CHANGES = {"enable", "create", "deploy", "add-iam-policy-binding", "update"}
+
+
+def test_a_real_run_stops_on_split_traffic_before_it_changes_anything(
+    stub_project,
+):
+    # The queue exists (mod8 would update it): nothing of that may run first.
+    done, called = stub_project(
+        ["mod8-cloudtasks"], [("app versions list", (0, "v1\nv2\n", ""))]
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: traffic is split between versions v1, v2: move it to one (gcloud "
+        "app services set-traffic) first, to roll back to"
+    ]
+    assert not [args for args in called if CHANGES & set(args)]
+
+
+def test_a_real_run_that_cannot_see_the_app_stops_in_one_line(stub_project):
+    denied = "ERROR: (gcloud.app.describe) PERMISSION_DENIED: The caller does not "
+    denied += "have permission\n"
+
+    done, called = stub_project(
+        ["mod9-py3", "--region=us-central"],
+        [("app describe --format=json", (1, "", denied))],
+    )
+
+    # Not read as "no app", which would create one in us-central.
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "error: cannot tell whether the project has an App Engine app: "
+        + denied.strip()
+        + "; nothing after it was run"
+    ]
+    assert not [args for args in called if CHANGES & set(args)]
+
+
+def sdk_api_enablement_regex():
+    """Cloud SDK 528's API_ENABLEMENT_REGEX, by which gcloud tells an API that is
+    off (lib/googlecloudsdk/api_lib/util/api_enablement.py)."""
+    source = (
+        prereqs.find_sdk_root() / "lib/googlecloudsdk/api_lib/util/api_enablement.py"
+    ).read_text()
+    found = re.search(r"API_ENABLEMENT_REGEX = re\.compile\(\n(.*?)\)\n", source, re.S)
+    return re.compile(ast.literal_eval(f"({found.group(1)})"))
+
+
+# The App Engine Admin API's answer while it is off, in the form the SDK's
+# API_ENABLEMENT_REGEX reads (so the test below checks the two agree).
+API_OFF = (
+    "ERROR: (gcloud.app.describe) PERMISSION_DENIED: App Engine Admin API has not "
+    "been used in project 123 before or it is disabled. Enable it by visiting "
+    "https://console.developers.google.com/apis/api/appengine.googleapis.com/"
+    "overview?project=123 then retry. If you enabled this API recently, wait a "
+    "few minutes for the action to propagate to our systems and retry.\n"
+)
+
+
+def test_an_app_api_that_is_off_is_told_as_gcloud_tells_it():
+    deploy = load_deploy()
+    status_message = API_OFF.split("PERMISSION_DENIED: ", 1)[1].strip()
+
+    match = sdk_api_enablement_regex().match(status_message)
+
+    assert match and match.group(1) == "appengine.googleapis.com"
+    assert deploy.app_api_off(API_OFF)
+    assert not deploy.app_api_off(API_OFF.replace("appengine", "cloudtasks"))
+
+
+def test_a_real_run_with_the_app_api_off_asks_for_a_region_saying_why(
+    stub_project,
+):
+    done, called = stub_project(
+        ["mod9-py3"], [("app describe --format=json", (1, "", API_OFF))]
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: the App Engine Admin API is off, so gcloud cannot tell whether the "
+        "project has an App Engine app; a new app's region is permanent: choose "
+        "it with --region (`gcloud app regions list`)"
+    ]
+    assert not [args for args in called if CHANGES & set(args)]
+
+
+@pytest.mark.parametrize("state", ["PAUSED", "DISABLED"])
+def test_a_real_run_will_not_update_a_queue_that_is_not_running(stub_project, state):
+    # `gcloud tasks queues update` leaves a queue's state alone (Cloud SDK 528
+    # sends only the settings in its update mask), so the tasks would wait.
+    done, called = stub_project(
+        ["mod8-cloudtasks"],
+        [("tasks queues describe default --location", (0, f"{state}\n", ""))],
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"error: the queue default in us-central1 is {state}, and the new "
+        "version's tasks would wait in it: resume it first (gcloud tasks queues "
+        f"resume default --location=us-central1 --project={PROJECT})"
+    ]
+    assert not [args for args in called if CHANGES & set(args)]
+
+
+def test_a_real_run_says_the_rollback_leaves_the_queue_as_step_4_set_it(
+    stub_project,
+):
+    old = "mod7-gaetasks-20261130t120000"
+
+    done, _ = stub_project(["mod9-py3"], [("app versions list", (0, f"{old}\n", ""))])
+
+    after = done.stdout.split("Roll back:\n")[1].splitlines()
+    assert after[1].strip() == (
+        "(the traffic only: the queue keeps the settings step 4 gave it)"
+    )
