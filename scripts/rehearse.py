@@ -60,7 +60,7 @@ from google.api_core.exceptions import GoogleAPIError
 
 import launch
 import stages
-from stage import CloudStorage, page_cutoff, wait_until
+from stage import CloudStorage, page_cutoff, tasks_client, wait_until
 
 PROJECT = "demo-rehearse"
 VISITS_BEFORE = 25  # from empty storage: the first trim comes at visit 21
@@ -226,17 +226,6 @@ def queue_path(stage):
 def trim_slack(stage):
     """The stage's TRIM_SLACK, as app.yaml sets it (default 10)."""
     return int(launch.app_yaml_env(stage.app_yaml).get("TRIM_SLACK", "10"))
-
-
-def tasks_client(port):
-    """A Cloud Tasks client for the local emulator."""
-    from google.cloud import tasks_v2
-    from google.cloud.tasks_v2.services.cloud_tasks import transports
-
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    return tasks_v2.CloudTasksClient(
-        transport=transports.CloudTasksGrpcTransport(channel=channel)
-    )
 
 
 def traffic(app, timeline, count, label):

@@ -85,6 +85,16 @@ def page_cutoff(html):
     return datetime.datetime.fromisoformat(found.group(1)) if found else None
 
 
+def tasks_client(port):
+    """A Cloud Tasks client for a local emulator on port."""
+    from google.cloud import tasks_v2
+    from google.cloud.tasks_v2.services.cloud_tasks import transports
+
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    transport = transports.CloudTasksGrpcTransport(channel=channel)
+    return tasks_v2.CloudTasksClient(transport=transport)
+
+
 def wait_until(condition, timeout):
     """Wait until condition() is true; return whether it became true."""
     deadline = time.monotonic() + timeout
@@ -332,12 +342,7 @@ class Stage:
 
     def tasks_client(self):
         """A Cloud Tasks client for the stage's emulator (it must have one)."""
-        from google.cloud import tasks_v2
-        from google.cloud.tasks_v2.services.cloud_tasks import transports
-
-        channel = grpc.insecure_channel(f"127.0.0.1:{self.tasks_port}")
-        transport = transports.CloudTasksGrpcTransport(channel=channel)
-        return tasks_v2.CloudTasksClient(transport=transport)
+        return tasks_client(self.tasks_port)
 
     @contextlib.contextmanager
     def cloud_tasks_paused(self):
